@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     write_gzip(args.output, render(header, rows))
     billable = sum(1 for _, _, leaf in rows if leaf)
     size_kb = args.output.stat().st_size / 1024
-    print(f"{header[2:]}\n{len(rows)} codes ({billable} billable) -> {args.output} ({size_kb:.0f} KiB)")
+    print(header[2:])
+    print(f"{len(rows)} codes ({billable} billable) -> {args.output} ({size_kb:.0f} KiB)")
     return 0
 
 

@@ -11,29 +11,37 @@ comparison; :func:`format_icd10` adds the dot back for people.
 Search ranking (a choice the spec leaves open): codes that start with the typed
 text come first, in code order (so a category precedes its subcategories);
 then codes whose description has, for every typed word, a word starting with
-it, shortest description first (the general "Heart failure" before the many
-specific kinds), ties by code. Matching ignores case and accents.
+it, shortest description first (the general "Heart failure" before its many
+kinds), ties by code. Matching ignores case, punctuation and accents.
+
+How search stays fast without a per-word index (tokenising ~1 million words
+in Python would cost a second at start-up): the descriptions are folded into
+one ASCII text, one line per code in rank order, every word preceded by a
+space, so "a word starting with *w*" is the substring test ``" w" in line``.
+Lines are grouped in blocks; a block lacking any typed word is skipped whole,
+and the scan stops once enough matches are found, which in rank order are
+the best ones. All inner loops run inside C (``str.__contains__`` driven by
+``map``/``compress``).
 """
 
 from __future__ import annotations
 
 import gzip
-import heapq
-import re
+import operator
 import threading
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
-from itertools import accumulate
+from itertools import compress, islice, repeat, tee
 from pathlib import Path
 
-_WORD = re.compile(r"\w+")
-_CODE_CHARS = re.compile(r"[A-Z][0-9A-Z]*")
+_BLOCK_LINES = 64
 
-# Above this many candidate descriptions for the rarest typed word, walking the
-# descriptions in rank order and stopping at ``limit`` hits beats building sets.
-_SCAN_THRESHOLD = 4000
+# ASCII punctuation and symbols become spaces, so they separate words.
+_PUNCTUATION_TO_SPACE = str.maketrans(
+    {chr(c): " " for c in range(128) if not chr(c).isalnum() and chr(c) != "\n"}
+)
 
 
 def normalize_icd10(text: str) -> str:
@@ -48,24 +56,46 @@ def format_icd10(code: str) -> str:
 
 
 def _fold(text: str) -> str:
-    """Lower-case and strip accents, so "meniere" finds "Ménière"."""
-    text = text.casefold()
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower-case ASCII with accents stripped, so "meniere" finds "Ménière"."""
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        text = "".join(
+            ch if ch.isascii() else " " for ch in decomposed if not unicodedata.combining(ch)
+        )
+    return text.lower()
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(_fold(text))
+def _needles(text: str) -> list[str]:
+    """The substrings every matching line must contain, most selective first.
+
+    A word that is a prefix of another typed word adds nothing ("heart he"), so
+    it is dropped; longer words tend to be rarer, so they are tested first.
+    """
+    words = set(_fold(text).translate(_PUNCTUATION_TO_SPACE).split())
+    needles = sorted((" " + word for word in words), key=len, reverse=True)
+    kept: list[str] = []
+    for needle in needles:
+        if not any(needle in longer for longer in kept):
+            kept.append(needle)
+    return kept
+
+
+def _where_all(items: Iterable[int], texts: list[str], needles: list[str]) -> Iterator[int]:
+    """Lazily yield the items whose text contains every needle (loops run in C)."""
+    for needle in needles:
+        keep, probe = tee(items)
+        items = compress(
+            keep, map(operator.contains, map(texts.__getitem__, probe), repeat(needle))
+        )
+    return iter(items)
 
 
 class Icd10Index:
     """The shipped ICD-10-CM code set, read from disk on first use.
 
     Every method accepts codes with or without the dot and in any case.
-    Instances are safe to share between threads once loaded; loading itself is
-    guarded by a lock so two threads never parse the file twice.
+    Loading is guarded by a lock, so the index may be warmed up on a worker
+    thread; afterwards it is read-only and safe to share.
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -73,17 +103,15 @@ class Icd10Index:
         self._lock = threading.Lock()
         self._loaded = False
         self.header = ""
-        # Parallel lists in code order.
+        # In code order:
         self._codes: list[str] = []
         self._descriptions: list[str] = []
         self._row_of: dict[str, int] = {}
-        self._billable: set[str] = set()
-        # Word search data, all in *rank* order (see the module docstring):
-        self._rank_row: list[int] = []  # rank -> row
-        self._rank_text: list[str] = []  # rank -> " word word ..." (folded)
-        self._vocab: list[str] = []  # sorted distinct words
-        self._postings: list[list[int]] = []  # vocab index -> ranks, ascending
-        self._cumulative: list[int] = []  # running total of posting sizes
+        self._billable: frozenset[str] = frozenset()
+        # In rank order (shortest description first, then code):
+        self._rank_row: list[int] = []
+        self._lines: list[str] = []  # folded " word word ..." per code
+        self._blocks: list[str] = []  # _BLOCK_LINES lines joined
 
     @property
     def path(self) -> Path:
@@ -93,7 +121,8 @@ class Icd10Index:
             self._path = resource("icd10cm", "codes.tsv.gz")
         return self._path
 
-    def _ensure_loaded(self) -> None:
+    def load(self) -> None:
+        """Read the file now (otherwise the first question does it)."""
         if self._loaded:
             return
         with self._lock:
@@ -104,54 +133,42 @@ class Icd10Index:
     def _load(self) -> None:
         with gzip.open(self.path, "rt", encoding="utf-8") as f:
             text = f.read()
-        lines = text.splitlines()
-        if lines and lines[0].startswith("#"):
-            self.header = lines[0].lstrip("# ").strip()
-        codes: list[str] = []
-        descriptions: list[str] = []
-        billable: set[str] = set()
-        for line in lines:
-            if not line or line.startswith("#"):
-                continue
-            code, description, flag = line.split("\t")
-            codes.append(code)
-            descriptions.append(description)
-            if flag == "1":
-                billable.add(code)
+        header, body = "", text
+        while body.startswith("#"):
+            line, _, body = body.partition("\n")
+            header = header or line.lstrip("#").strip()
+        # Slicing one flat list keeps the per-line work inside C.
+        fields = body.rstrip("\n").replace("\n", "\t").split("\t")
+        if len(fields) % 3:
+            raise ValueError(f"{self.path}: expected three tab-separated columns per line")
+        codes, descriptions, flags = fields[0::3], fields[1::3], fields[2::3]
+        self.header = header
         self._codes = codes
         self._descriptions = descriptions
-        self._billable = billable
-        self._row_of = {code: row for row, code in enumerate(codes)}
-        self._build_word_index()
+        self._row_of = dict(zip(codes, range(len(codes)), strict=True))
+        self._billable = frozenset(compress(codes, map(operator.eq, flags, repeat("1"))))
+        self._build_search_text()
 
-    def _build_word_index(self) -> None:
-        """Precompute rank order, folded texts and an inverted word index."""
+    def _build_search_text(self) -> None:
         descriptions = self._descriptions
-        codes = self._codes
-        # Rows are in code order already, and sort() is stable: ties keep code order.
-        rank_row = sorted(range(len(codes)), key=lambda row: len(descriptions[row]))
-        rank_text: list[str] = []
-        postings: dict[str, list[int]] = {}
-        for rank, row in enumerate(rank_row):
-            words = _words(descriptions[row])
-            rank_text.append(" " + " ".join(words))
-            for word in set(words):
-                found = postings.get(word)
-                if found is None:
-                    postings[word] = [rank]
-                else:
-                    found.append(rank)
-        vocab = sorted(postings)
+        # sorted() is stable and rows are in code order, so ties stay in code order.
+        rank_row = sorted(range(len(descriptions)), key=list(map(len, descriptions)).__getitem__)
+        ranked = list(map(descriptions.__getitem__, rank_row))
+        for rank in compress(range(len(ranked)), map(operator.not_, map(str.isascii, ranked))):
+            ranked[rank] = _fold(ranked[rank])
+        text = (" " + "\n ".join(ranked)).lower().translate(_PUNCTUATION_TO_SPACE)
+        lines = text.split("\n")
         self._rank_row = rank_row
-        self._rank_text = rank_text
-        self._vocab = vocab
-        self._postings = [postings[word] for word in vocab]
-        self._cumulative = [0, *accumulate(len(p) for p in self._postings)]
+        self._lines = lines
+        self._blocks = [
+            "\n".join(lines[start : start + _BLOCK_LINES])
+            for start in range(0, len(lines), _BLOCK_LINES)
+        ]
 
     # -- look-ups ---------------------------------------------------------
 
     def __len__(self) -> int:
-        self._ensure_loaded()
+        self.load()
         return len(self._codes)
 
     def __contains__(self, code: object) -> bool:
@@ -159,33 +176,30 @@ class Icd10Index:
 
     def codes(self) -> list[str]:
         """Every code, dotless, in code order."""
-        self._ensure_loaded()
+        self.load()
         return list(self._codes)
 
     def description(self, code: str) -> str | None:
-        """The official short description, or None for an unknown code."""
-        self._ensure_loaded()
+        """The official description, or None for a code not in the code set."""
+        self.load()
         row = self._row_of.get(normalize_icd10(code))
         return None if row is None else self._descriptions[row]
 
     def is_valid(self, code: str) -> bool:
-        """True for any category or subcategory in the code set (billable or not)."""
-        self._ensure_loaded()
+        """True for any category or subcategory in the code set, billable or not."""
+        self.load()
         return normalize_icd10(code) in self._row_of
 
     def is_billable(self, code: str) -> bool:
-        """True when the code is a leaf, i.e. may go on a claim as it is."""
-        self._ensure_loaded()
+        """True when the code is a leaf, i.e. specific enough to go on a claim."""
+        self.load()
         return normalize_icd10(code) in self._billable
 
     # -- search -----------------------------------------------------------
 
     def search(self, text: str, limit: int = 20) -> list[tuple[str, str]]:
-        """Codes matching what was typed, as ``(code, description)``, best first.
-
-        Codes are returned dotless; see the module docstring for the ranking.
-        """
-        self._ensure_loaded()
+        """Codes matching what was typed, as dotless ``(code, description)``, best first."""
+        self.load()
         if limit <= 0:
             return []
         rows = self._code_prefix_rows(text, limit)
@@ -200,57 +214,30 @@ class Icd10Index:
 
     def _code_prefix_rows(self, text: str, limit: int) -> list[int]:
         prefix = normalize_icd10(text)
-        if not _CODE_CHARS.fullmatch(prefix):
+        if not (prefix.isascii() and prefix.isalnum() and prefix[0].isalpha()):
             return []
         codes = self._codes
         start = bisect_left(codes, prefix)
-        stop = min(start + limit, len(codes))
         rows = []
-        for row in range(start, stop):
+        for row in range(start, min(start + limit, len(codes))):
             if not codes[row].startswith(prefix):
                 break
             rows.append(row)
         return rows
 
-    def _word_span(self, word: str) -> tuple[int, int]:
-        """Vocabulary indexes [lo, hi) of the words starting with ``word``."""
-        lo = bisect_left(self._vocab, word)
-        hi = bisect_left(self._vocab, word + "\U0010ffff", lo)
-        return lo, hi
-
-    def _word_rows(self, text: str, limit: int) -> Iterable[int]:
-        words = sorted(set(_words(text)), key=len, reverse=True)
-        if not words:
+    def _word_rows(self, text: str, limit: int) -> list[int]:
+        needles = _needles(text)
+        if not needles:
             return []
-        spans = {word: self._word_span(word) for word in words}
-        sizes = {
-            word: self._cumulative[hi] - self._cumulative[lo] for word, (lo, hi) in spans.items()
-        }
-        rarest = min(words, key=sizes.__getitem__)
-        if sizes[rarest] == 0:
-            return []
-        needles = [" " + word for word in words if word != rarest]
-        texts = self._rank_text
-        rank_row = self._rank_row
-        if sizes[rarest] > _SCAN_THRESHOLD:
-            # Many descriptions match: the best ones turn up early in rank order.
-            needles.append(" " + rarest)
-            found = []
-            for rank, rank_text in enumerate(texts):
-                if all(needle in rank_text for needle in needles):
-                    found.append(rank_row[rank])
-                    if len(found) == limit:
-                        break
-            return found
-        lo, hi = spans[rarest]
-        candidates: set[int] = set()
-        for posting in self._postings[lo:hi]:
-            candidates.update(posting)
-        if needles:
-            candidates = {
-                rank for rank in candidates if all(needle in texts[rank] for needle in needles)
-            }
-        return [rank_row[rank] for rank in heapq.nsmallest(limit, candidates)]
+        lines, blocks = self._lines, self._blocks
+        found: list[int] = []
+        for block in _where_all(range(len(blocks)), blocks, needles):
+            start = block * _BLOCK_LINES
+            span = range(start, min(start + _BLOCK_LINES, len(lines)))
+            found.extend(islice(_where_all(span, lines, needles), limit - len(found)))
+            if len(found) >= limit:
+                break
+        return list(map(self._rank_row.__getitem__, found))
 
 
 @cache

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ccmdesk.storage import migrate
@@ -123,6 +124,15 @@ def open_database(url: str, *, backups: Path | None = None) -> Database:
     ``backups`` is the folder that receives a copy of an SQLite file before it
     is migrated (default: the user backups folder).
     """
+    try:
+        return _open(url, backups)
+    except (OSError, sqlite3.Error, OperationalError) as error:
+        where = sqlite_path(url) or make_url(url).render_as_string(hide_password=True)
+        reason = getattr(error, "orig", None) or getattr(error, "strerror", None) or error
+        raise DatabaseError(f"cannot open {where}: {reason}") from error
+
+
+def _open(url: str, backups: Path | None) -> Database:
     known = migrate.known_revisions()
     path = sqlite_path(url)
     if path is not None:
