@@ -6,9 +6,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.factories import make_database  # noqa: E402
+from tests.factories import make_database
 
 
 @pytest.fixture(autouse=True)

@@ -40,14 +40,20 @@ def test_fully_eligible_patient_is_billable():
         ({"billing_practitioner_id": None}, "no_billing_practitioner"),
         ({"conditions": (ConditionFact(True),)}, "fewer_than_two_chronic_conditions"),
         # acute (non-chronic) conditions do not count
-        ({"conditions": (ConditionFact(True), ConditionFact(False))},
-         "fewer_than_two_chronic_conditions"),
+        (
+            {"conditions": (ConditionFact(True), ConditionFact(False))},
+            "fewer_than_two_chronic_conditions",
+        ),
         # resolved before the month's first day: not active
-        ({"conditions": (ConditionFact(True), ConditionFact(True, resolved=D(2026, 2, 28)))},
-         "fewer_than_two_chronic_conditions"),
+        (
+            {"conditions": (ConditionFact(True), ConditionFact(True, resolved=D(2026, 2, 28)))},
+            "fewer_than_two_chronic_conditions",
+        ),
         # onset after the month's last day: not active yet
-        ({"conditions": (ConditionFact(True), ConditionFact(True, onset=D(2026, 4, 1)))},
-         "fewer_than_two_chronic_conditions"),
+        (
+            {"conditions": (ConditionFact(True), ConditionFact(True, onset=D(2026, 4, 1)))},
+            "fewer_than_two_chronic_conditions",
+        ),
         ({"consent": None}, "no_consent"),
         ({"consent": ConsentFact(D(2025, 6, 1), opt_out_date=D(2026, 2, 27))}, "opted_out"),
         ({"initiating_visits": ()}, "no_initiating_visit"),
@@ -63,7 +69,10 @@ def test_each_reason_alone(changes, reason):
 
 def test_condition_boundaries_still_active():
     """Onset on the last day and resolution on the first day both count."""
-    conditions = (ConditionFact(True, onset=D(2026, 3, 31)), ConditionFact(True, resolved=D(2026, 3, 1)))
+    conditions = (
+        ConditionFact(True, onset=D(2026, 3, 31)),
+        ConditionFact(True, resolved=D(2026, 3, 1)),
+    )
     assert reasons(conditions=conditions) == ()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import random
-import time
 
 import pytest
 
@@ -144,17 +143,6 @@ def test_search_mixes_code_and_word_matches_without_duplicates(index: Icd10Index
     assert codes[0] == "D00"
 
 
-def test_search_is_fast(index: Icd10Index) -> None:
-    queries = ["d", "di", "dia", "diab", "heart f", "chronic k", "E11", "zzzz", "left right"]
-    slowest = 0.0
-    for query in queries:
-        start = time.perf_counter()
-        index.search(query)
-        slowest = max(slowest, time.perf_counter() - start)
-    # The target is 20 ms; allow a slow CI machine some slack.
-    assert slowest < 0.1
-
-
 def test_index_is_lazy(tmp_path) -> None:
     path = tmp_path / "codes.tsv.gz"
     payload = "# test\nA00\tCholera\t0\nA000\tCholera due to Vibrio cholerae 01\t1\n"
@@ -173,7 +161,8 @@ def test_default_index_is_shared() -> None:
 
 @pytest.mark.slow  # importing simple_icd_10_cm takes ~4 s
 def test_shipped_index_agrees_with_simple_icd_10_cm(index: Icd10Index) -> None:
-    cm = pytest.importorskip("simple_icd_10_cm")
+    import simple_icd_10_cm as cm  # in the test extra; imported here because it is slow
+
     rng = random.Random(2026)
     sample = rng.sample(index.codes(), 200)
     for code in sample:

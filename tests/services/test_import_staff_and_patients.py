@@ -87,7 +87,9 @@ def test_staff_errors_are_all_reported_and_nothing_written(db, tmp_path):
     ]
     path = write_csv(tmp_path, "staff.csv", STAFF_HEADER, rows)
     lines = rejected_lines(lambda: import_staff(db, path, ACTOR))
-    assert [line.split(": ")[0].rsplit(":", 1)[1] + ":" + line.split(": ")[1] for line in lines] == [
+    assert [
+        line.split(": ")[0].rsplit(":", 1)[1] + ":" + line.split(": ")[1] for line in lines
+    ] == [
         "2:npi",
         "3:name",
         "4:role",
@@ -101,9 +103,7 @@ def test_staff_errors_are_all_reported_and_nothing_written(db, tmp_path):
 def test_header_problems(db, tmp_path):
     path = write_csv(tmp_path, "staff.csv", "name,credentail,role,npi", GOOD_STAFF)
     lines = rejected_lines(lambda: import_staff(db, path, ACTOR))
-    assert lines == [
-        f"{path}:1: credentail: unknown column; expected name,credential,role,npi"
-    ]
+    assert lines == [f"{path}:1: credentail: unknown column; expected name,credential,role,npi"]
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert "the file is empty" in rejected_lines(lambda: import_staff(db, empty, ACTOR))[0]

@@ -181,8 +181,10 @@ def test_an_older_database_is_backed_up_then_migrated(tmp_path):
         connection.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
         migrate.upgrade(connection, "0001")
         connection.execute(
-            text("INSERT INTO practice (id, name, address, phone, after_hours_phone) "
-                 "VALUES (1, 'Old Practice', '', '', '')")
+            text(
+                "INSERT INTO practice (id, name, address, phone, after_hours_phone) "
+                "VALUES (1, 'Old Practice', '', '', '')"
+            )
         )
     engine.dispose()
     assert migrate.known_revisions()[0] == "0001" != migrate.head_revision()

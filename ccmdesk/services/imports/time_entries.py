@@ -176,7 +176,7 @@ def _lookups(db: Database) -> _Lookups:
                 staff_npi[npi] = staff_id
         return _Lookups(
             zone=practice_zone(session),
-            patients=dict(session.execute(select(Patient.mrn, Patient.id)).tuples()),
+            patients={mrn: pid for mrn, pid in session.execute(select(Patient.mrn, Patient.id))},
             staff_npi=staff_npi,
             staff_names=staff_names,
             closed=set(
