@@ -29,6 +29,8 @@ class FeeSchedule:
     #: Empty when the year's own schedule was used, else what was borrowed.
     note: str = ""
     overridden: frozenset[str] = field(default_factory=frozenset)
+    #: Results the billing engine derives from these amounts, kept for reuse.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # type: ignore[type-arg]
 
     def amount(self, code: str) -> Decimal:
         return self.amounts[code]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -79,11 +80,12 @@ class Month:
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
-    @property
+    # Cached: the billing engine asks for these thousands of times a month.
+    @functools.cached_property
     def first_day(self) -> dt.date:
         return dt.date(self.year, self.month, 1)
 
-    @property
+    @functools.cached_property
     def last_day(self) -> dt.date:
         return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
 
@@ -106,6 +108,12 @@ class Month:
         return (self.last_day - today).days + 1
 
 
+@functools.lru_cache(maxsize=256)
+def _month_bounds(month: Month, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    return start_of_day_utc(month.first_day, zone), start_of_day_utc(month.next().first_day, zone)
+
+
+@functools.lru_cache(maxsize=4096)  # consent dates repeat across a practice's patients
 def start_of_day_utc(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
     """The first instant of ``day`` in ``zone`` (midnight, or the first valid time)."""
     local = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
@@ -144,8 +152,11 @@ def clip(interval: Interval, lower: dt.datetime, upper: dt.datetime) -> Interval
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Union of intervals: overlapping or touching intervals become one."""
+    ordered = sorted(intervals)
+    if len(ordered) < 2:
+        return ordered
     merged: list[Interval] = []
-    for start, end in sorted(intervals):
+    for start, end in ordered:
         if merged and start <= merged[-1][1]:
             if end > merged[-1][1]:
                 merged[-1] = (merged[-1][0], end)

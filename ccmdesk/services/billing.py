@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ccmdesk.domain.billing import MonthResult, evaluate
@@ -46,13 +49,29 @@ def _sort_key(row: BillingRow) -> tuple:  # type: ignore[type-arg]
 
 def compute_month(db: Database, month: Month) -> MonthReport:
     """Every patient on the month's list, evaluated, sorted by practitioner then name."""
-    with db.transaction() as session:
+    with _no_gc_pauses(), db.transaction() as session:
         zone = practice_zone(session)
         fees = fee_schedule(session, month.year)
         records = load_month(session, month, zone)
-    rows = [BillingRow(record, evaluate(record.facts, zone, fees)) for record in records]
+        rows = [BillingRow(record, evaluate(record.facts, zone, fees)) for record in records]
     rows.sort(key=_sort_key)
     return MonthReport(month, zone, fees, rows)
+
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a month builds ~100k acyclic objects.
+
+    Without this, CPython runs dozens of collections over the growing heap,
+    about a third of the month's time; reference counting still frees memory.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)

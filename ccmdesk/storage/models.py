@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -206,6 +207,18 @@ class TimeEntry(Base):
         CheckConstraint("end_at IS NULL OR end_at > start_at", name="positive"),
         Index("ix_time_entry_patient_start", "patient_id", "start_at"),
         Index("ix_time_entry_start", "start_at"),
+        # Covers the billing month query, so it never touches the table itself.
+        Index(
+            "ix_time_entry_month",
+            "start_at",
+            "end_at",
+            "patient_id",
+            "staff_id",
+            "activity",
+            "deleted_at",  # always NULL here, but SQLite needs it to see the index covers
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

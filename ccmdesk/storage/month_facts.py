@@ -11,7 +11,8 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ccmdesk.domain.billing import (
@@ -34,6 +35,7 @@ from ccmdesk.storage.models import (
     Staff,
     TimeEntry,
 )
+from ccmdesk.storage.types import UTCDateTime
 
 #: No entry may be longer than this (the services refuse longer ones), which
 #: lets the month query use the index on ``start_at``.
@@ -69,14 +71,84 @@ class PatientMonthRecord:
         return f"{self.last_name}, {self.first_name}"
 
 
-def _only(query: Select, column, ids: Collection[int] | None) -> Select:  # type: ignore[type-arg]
-    return query if ids is None else query.where(column.in_(ids))
+class _Query:
+    """A statement built once, for all patients or for a list of them.
+
+    Building SQLAlchemy expressions costs more than running these small
+    queries, so the one-patient live figures reuse prebuilt statements.
+    """
+
+    def __init__(self, statement: Select, patient_column) -> None:  # type: ignore[type-arg]
+        self.all = statement
+        self.some = statement.where(patient_column.in_(bindparam("ids", expanding=True)))
+
+    def run(self, connection: Connection, ids: Collection[int] | None, **params: object) -> list:
+        if ids is None:
+            return connection.execute(self.all, params).all()
+        return connection.execute(self.some, {"ids": list(ids), **params}).all()
+
+
+_STAFF = select(Staff.id, Staff.name, Staff.credential, Staff.role, Staff.npi)
+_CONDITIONS = _Query(
+    select(Condition.patient_id, Condition.chronic, Condition.onset, Condition.resolved),
+    Condition.patient_id,
+)
+_CONSENTS = _Query(
+    select(
+        ConsentRecord.patient_id,
+        ConsentRecord.consent_date,
+        ConsentRecord.declined,
+        ConsentRecord.opt_out_date,
+    ),
+    ConsentRecord.patient_id,
+)
+_VISITS = _Query(
+    select(InitiatingVisit.patient_id, InitiatingVisit.visit_date), InitiatingVisit.patient_id
+)
+_FIRST_PLAN_VERSION = _Query(
+    select(CarePlan.patient_id, func.min(CarePlanVersion.created_at))
+    .join(CarePlanVersion, CarePlanVersion.care_plan_id == CarePlan.id)
+    .group_by(CarePlan.patient_id),
+    CarePlan.patient_id,
+)
+_COMPLEX = _Query(
+    select(ComplexMonth.patient_id).where(ComplexMonth.month == bindparam("month")),
+    ComplexMonth.patient_id,
+)
+_ENTRIES = _Query(
+    select(
+        TimeEntry.id,
+        TimeEntry.patient_id,
+        TimeEntry.staff_id,
+        TimeEntry.start_at,
+        TimeEntry.end_at,
+        TimeEntry.activity,
+    ).where(
+        TimeEntry.start_at >= bindparam("earliest", type_=UTCDateTime()),
+        TimeEntry.start_at < bindparam("end", type_=UTCDateTime()),
+        TimeEntry.end_at > bindparam("start", type_=UTCDateTime()),
+        TimeEntry.deleted_at.is_(None),
+    ),
+    TimeEntry.patient_id,
+)
+_PATIENTS = _Query(
+    select(
+        Patient.id,
+        Patient.mrn,
+        Patient.first_name,
+        Patient.last_name,
+        Patient.dob,
+        Patient.mbi,
+        Patient.part_b,
+        Patient.billing_practitioner_id,
+        Patient.care_plan_date,
+    ),
+    Patient.id,
+)
 
 
 def load_staff(session: Session) -> dict[int, StaffInfo]:
-    rows = session.execute(
-        select(Staff.id, Staff.name, Staff.credential, Staff.role, Staff.npi)
-    ).all()
+    rows = session.connection().execute(_STAFF).all()
     return {row.id: StaffInfo(*row) for row in rows}
 
 
@@ -87,20 +159,9 @@ def month_entries(
     patient_ids: Collection[int] | None,
 ) -> list:  # list of Row
     """Finished, non-deleted entries overlapping ``[start, end)``."""
-    query = select(
-        TimeEntry.id,
-        TimeEntry.patient_id,
-        TimeEntry.staff_id,
-        TimeEntry.start_at,
-        TimeEntry.end_at,
-        TimeEntry.activity,
-    ).where(
-        TimeEntry.start_at >= start - MAX_ENTRY,
-        TimeEntry.start_at < end,
-        TimeEntry.end_at > start,
-        TimeEntry.deleted_at.is_(None),
+    return _ENTRIES.run(
+        session.connection(), patient_ids, earliest=start - MAX_ENTRY, end=end, start=start
     )
-    return session.execute(_only(query, TimeEntry.patient_id, patient_ids)).all()
 
 
 def load_month(
@@ -119,61 +180,34 @@ def load_month(
     """
     staff = load_staff(session)
     start, end = month.bounds_utc(zone)
+    connection = session.connection()  # plain Core rows: no ORM identity work needed
+    ids = patient_ids
 
     conditions: dict[int, list[ConditionFact]] = defaultdict(list)
-    query = select(Condition.patient_id, Condition.chronic, Condition.onset, Condition.resolved)
-    for row in session.execute(_only(query, Condition.patient_id, patient_ids)):
-        conditions[row.patient_id].append(ConditionFact(row.chronic, row.onset, row.resolved))
-
+    for pid, chronic, onset, resolved in _CONDITIONS.run(connection, ids):
+        conditions[pid].append(ConditionFact(chronic, onset, resolved))
     consents: dict[int, list[ConsentFact]] = defaultdict(list)
-    query = select(
-        ConsentRecord.patient_id,
-        ConsentRecord.consent_date,
-        ConsentRecord.declined,
-        ConsentRecord.opt_out_date,
-    )
-    for row in session.execute(_only(query, ConsentRecord.patient_id, patient_ids)):
-        consents[row.patient_id].append(
-            ConsentFact(row.consent_date, row.declined, row.opt_out_date)
-        )
-
+    for pid, consent_date, declined, opt_out in _CONSENTS.run(connection, ids):
+        consents[pid].append(ConsentFact(consent_date, declined, opt_out))
     visits: dict[int, list[dt.date]] = defaultdict(list)
-    query = select(InitiatingVisit.patient_id, InitiatingVisit.visit_date)
-    for row in session.execute(_only(query, InitiatingVisit.patient_id, patient_ids)):
-        visits[row.patient_id].append(row.visit_date)
-
-    first_version: dict[int, dt.date] = {}
-    query = (
-        select(CarePlan.patient_id, func.min(CarePlanVersion.created_at).label("first"))
-        .join(CarePlanVersion, CarePlanVersion.care_plan_id == CarePlan.id)
-        .group_by(CarePlan.patient_id)
-    )
-    for row in session.execute(_only(query, CarePlan.patient_id, patient_ids)):
-        first_version[row.patient_id] = _as_utc(row.first).astimezone(zone).date()
-
-    query = select(ComplexMonth.patient_id).where(ComplexMonth.month == str(month))
-    complex_ids = set(session.scalars(_only(query, ComplexMonth.patient_id, patient_ids)))
-
+    for pid, visit_date in _VISITS.run(connection, ids):
+        visits[pid].append(visit_date)
+    first_version = {
+        pid: _as_utc(first).astimezone(zone).date()
+        for pid, first in _FIRST_PLAN_VERSION.run(connection, ids)
+    }
+    complex_ids = {pid for (pid,) in _COMPLEX.run(connection, ids, month=str(month))}
     entries: dict[int, list[EntryFact]] = defaultdict(list)
-    for row in month_entries(session, start, end, patient_ids):
-        role = staff[row.staff_id].role
-        entries[row.patient_id].append(
-            EntryFact(row.id, row.start_at, row.end_at, row.staff_id, role, row.activity)
+    roles = {staff_id: info.role for staff_id, info in staff.items()}
+    for entry_id, pid, staff_id, start_at, end_at, activity in month_entries(
+        session, start, end, ids
+    ):
+        entries[pid].append(
+            EntryFact(entry_id, start_at, end_at, staff_id, roles[staff_id], activity)
         )
 
-    query = select(
-        Patient.id,
-        Patient.mrn,
-        Patient.first_name,
-        Patient.last_name,
-        Patient.dob,
-        Patient.mbi,
-        Patient.part_b,
-        Patient.billing_practitioner_id,
-        Patient.care_plan_date,
-    )
     records = []
-    for row in session.execute(_only(query, Patient.id, patient_ids)):
+    for row in _PATIENTS.run(connection, ids):
         consent = applicable_consent(consents.get(row.id, ()), month)
         has_time = row.id in entries
         enrolled = (

@@ -1,4 +1,4 @@
-"""fee schedule overrides: the practice's locality rates per year and code
+"""billing: fee schedule overrides (the practice's locality rates) and the month index
 
 Revision ID: 0002
 Revises: 0001
@@ -26,7 +26,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fee_override")),
         sa.UniqueConstraint("year", "code", name="uq_fee_override"),
     )
+    op.create_index(
+        "ix_time_entry_month",
+        "time_entry",
+        ["start_at", "end_at", "patient_id", "staff_id", "activity", "deleted_at"],
+        sqlite_where=sa.text("deleted_at IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_time_entry_month", table_name="time_entry")
     op.drop_table("fee_override")
