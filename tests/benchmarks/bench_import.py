@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy import select
+
 from ccmdesk.services.demo import build_demo
 from ccmdesk.storage.database import open_database
 from ccmdesk.storage.models import Patient, Staff
@@ -46,12 +48,8 @@ def main() -> None:
         db = open_database(url, backups=Path(folder) / "bk")
         build_demo(db, patients=2000, months=1)
         with db.transaction() as session:
-            mrns = list(session.scalars(Patient.__table__.select().with_only_columns(Patient.mrn)))
-            staff = [
-                s.name
-                for s in session.scalars(Staff.__table__.select())
-                if s.role == "clinical_staff"
-            ]
+            mrns = list(session.scalars(select(Patient.mrn)))
+            staff = list(session.scalars(select(Staff.name).where(Staff.role == "clinical_staff")))
         db.close()
         rng = random.Random(7)
         source = Path(folder) / "time.csv"
