@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from ccmdesk import __version__
 
@@ -23,8 +24,15 @@ class CliError(Exception):
     """A failure to report as one line, then exit non-zero."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"ccmdesk: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ccmdesk",
         description="Medicare Chronic Care Management: time, billing and care plans.",
     )

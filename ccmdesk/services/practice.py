@@ -9,9 +9,18 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ccmdesk.domain.fees import FeeSchedule, load_shipped_schedules, schedule_for_year
+from ccmdesk.domain.fees import (
+    FEE_CODES,
+    FeeSchedule,
+    FeeScheduleError,
+    load_shipped_schedules,
+    parse_amount,
+    schedule_for_year,
+)
 from ccmdesk.domain.time import resolve_time_zone
 from ccmdesk.paths import resource
+from ccmdesk.services import audit
+from ccmdesk.storage.database import Database
 from ccmdesk.storage.models import FeeOverride, Practice
 
 
@@ -35,3 +44,37 @@ def fee_schedule(session: Session, year: int) -> FeeSchedule:
         )
     }
     return schedule_for_year(year, shipped_schedules(), {year: overrides})
+
+
+def set_fee_override(
+    db: Database, year: int, code: str, amount: Decimal | str | None, actor: audit.Actor
+) -> None:
+    """Set (or with ``None`` remove) the practice's amount for one code and year."""
+    if code not in FEE_CODES:
+        raise FeeScheduleError(f"{code!r} is not one of {', '.join(FEE_CODES)}")
+    if not 1990 <= year <= 2200:
+        raise FeeScheduleError(f"{year} is not a fee schedule year")
+    value = None if amount is None else parse_amount(amount, f"{year} {code}")
+    with db.transaction() as session:
+        row = session.scalar(
+            select(FeeOverride).where(FeeOverride.year == year, FeeOverride.code == code)
+        )
+        before = {"amount": row.amount} if row else None
+        if value is None:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(FeeOverride(year=year, code=code, amount=value))
+        else:
+            row.amount = value
+        after = {"amount": value} if value is not None else None
+        if before != after:
+            audit.record(
+                session,
+                actor,
+                "update",
+                "fee_override",
+                before=before,
+                after=after,
+                detail=f"{year} {code}",
+            )

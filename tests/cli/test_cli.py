@@ -206,3 +206,25 @@ def test_not_yet_available_commands_fail_honestly(data, tmp_path):
     done = run("careplan", "M1", "--pdf", str(tmp_path / "x.pdf"), data=data)
     assert done.returncode == 1 and "not available in this version" in err(done)
     assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    "args", [("frobnicate",), ("billing", "--month"), ("demo", "--patients", "0")]
+)
+def test_argument_errors_are_one_line(data, args):
+    done = run(*args, data=data)
+    assert done.returncode == 2
+    (line,) = err(done).strip().splitlines()
+    assert line.startswith("ccmdesk: ") and "--help" in line
+
+
+def test_demo_builds_beside_the_real_database_and_not_into_it(data, tmp_path):
+    done = run("demo", "--no-gui", "--patients", "25", data=data, check_ok=True)
+    assert "25 patients" in err(done)
+    assert (data / "ccmdesk-demo.sqlite3").exists()
+    assert not (data / "ccmdesk.sqlite3").exists()
+    again = run("demo", "--no-gui", "--patients", "25", data=data, check_ok=True)
+    assert "25 patients" in err(again)  # rebuilt, not refused
+    named = f"sqlite:///{data / 'ccmdesk-demo.sqlite3'}"
+    refused = run("--db", named, "demo", "--no-gui", data=data)
+    assert refused.returncode == 1 and len(err(refused).strip().splitlines()) == 1

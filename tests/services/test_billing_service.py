@@ -188,3 +188,38 @@ def test_live_figures_for_one_patient(db):
     assert live.days_left == 3  # 29th, 30th, 31st
     early = live_figures(db, patient, now=now, month=Month(2026, 2))
     assert (early.minutes, early.minutes_to_next) == (0, 20)
+
+
+def test_fee_override_service_sets_changes_removes_and_audits(db):
+    from decimal import Decimal as D
+
+    import pytest
+    from sqlalchemy import select
+
+    from ccmdesk.domain.fees import FeeScheduleError
+    from ccmdesk.services.audit import Actor
+    from ccmdesk.services.practice import fee_schedule, set_fee_override
+    from ccmdesk.storage.models import AuditEvent
+
+    actor = Actor(None, "office manager")
+    set_fee_override(db, 2026, "99490", "71.20", actor)
+    set_fee_override(db, 2026, "99490", "72.00", actor)
+    with db.transaction() as session:
+        assert fee_schedule(session, 2026).amount("99490") == D("72.00")
+    set_fee_override(db, 2026, "99490", None, actor)
+    with db.transaction() as session:
+        assert fee_schedule(session, 2026).amount("99490") == D("66.13")
+        trail = session.scalars(select(AuditEvent).where(AuditEvent.entity == "fee_override"))
+        assert [(e.before, e.after) for e in trail] == [
+            (None, '{"amount": "71.20"}'),
+            ('{"amount": "71.20"}', '{"amount": "72.00"}'),
+            ('{"amount": "72.00"}', None),
+        ]
+    for year, code, amount in (
+        (2026, "99999", "1.00"),
+        (2026, "99490", "-1"),
+        (2026, "99490", "12.345"),
+        (1066, "99490", "1.00"),
+    ):
+        with pytest.raises(FeeScheduleError):
+            set_fee_override(db, year, code, amount, actor)
