@@ -1,0 +1,488 @@
+"""Time entries: the stopwatch, manual entries, edits and soft deletes (SPEC §1.3, §3).
+
+Every change is written the moment it happens, in one transaction with its
+audit event.  Rules enforced here, whatever screen calls:
+
+* a staff member has at most one running stopwatch;
+* an entry is longer than zero and at most 24 hours, and never ends in the
+  future (a stopwatch stops "now");
+* entries of a closed month cannot be added, changed or deleted;
+* an edit keeps the previous values in the audit log; a delete is a soft
+  delete with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ccmdesk.domain.time import Month
+from ccmdesk.domain.vocabulary import ACTIVITY_TYPES, NON_COUNTABLE_ACTIVITIES
+from ccmdesk.services import audit
+from ccmdesk.services.changes import Changes
+from ccmdesk.services.practice import practice_zone
+from ccmdesk.storage.database import Database
+from ccmdesk.storage.models import MonthClose, Patient, Staff, TimeEntry
+from ccmdesk.storage.month_facts import MAX_ENTRY
+
+UTC = dt.timezone.utc
+RECOVERY_CHOICES = ("last_alive", "now", "discard")
+
+
+class TimeEntryError(ValueError):
+    """A change to the time log that was refused; the message says why."""
+
+
+class MonthClosedError(TimeEntryError):
+    pass
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """One row of a patient's time log, as screens and reports show it."""
+
+    id: int
+    patient_id: int
+    staff_id: int
+    staff_name: str
+    credential: str
+    start: dt.datetime
+    end: dt.datetime | None
+    activity: str
+    note: str
+    source: str
+    edited: bool
+    deleted: bool
+    delete_reason: str | None
+    heartbeat: dt.datetime | None
+
+    @property
+    def running(self) -> bool:
+        return self.end is None and not self.deleted
+
+    @property
+    def seconds(self) -> int:
+        return int((self.end - self.start).total_seconds()) if self.end else 0
+
+    @property
+    def countable_activity(self) -> bool:
+        return self.activity not in NON_COUNTABLE_ACTIVITIES
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return (now or dt.datetime.now(UTC)).astimezone(UTC)
+
+
+def _check_activity(activity: str) -> None:
+    if activity not in ACTIVITY_TYPES:
+        raise TimeEntryError(f"{activity!r} is not an activity type")
+
+
+def _months_of(start: dt.datetime, end: dt.datetime | None, zone: dt.tzinfo) -> set[Month]:
+    first = Month.of(start.astimezone(zone).date())
+    last = Month.of((end or start).astimezone(zone).date())
+    months, month = {first}, first
+    while month < last:
+        month = month.next()
+        months.add(month)
+    return months
+
+
+def _refuse_closed(session: Session, months: set[Month]) -> None:
+    names = sorted(str(m) for m in months)
+    closed = session.scalars(
+        select(MonthClose.month).where(
+            MonthClose.month.in_(names), MonthClose.reopened_at.is_(None)
+        )
+    ).all()
+    if closed:
+        raise MonthClosedError(
+            f"{', '.join(sorted(set(closed)))} is closed; the office manager must reopen it first"
+        )
+
+
+def _check_span(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise TimeEntryError("start and end must carry a time zone")
+    if end <= start:
+        raise TimeEntryError("the end must be after the start")
+    if end - start > MAX_ENTRY:
+        raise TimeEntryError("an entry cannot be longer than 24 hours; split it")
+    if end > now + dt.timedelta(seconds=5):
+        raise TimeEntryError("the entry cannot end in the future")
+
+
+def _values(entry: TimeEntry) -> dict[str, object]:
+    return {
+        "staff_id": entry.staff_id,
+        "start_at": entry.start_at,
+        "end_at": entry.end_at,
+        "activity": entry.activity,
+        "note": entry.note,
+    }
+
+
+def _entry(session: Session, entry_id: int) -> TimeEntry:
+    entry = session.get(TimeEntry, entry_id)
+    if entry is None:
+        raise TimeEntryError(f"time entry {entry_id} does not exist")
+    return entry
+
+
+def _changes(entry: TimeEntry, zone: dt.tzinfo, created: int | None = None) -> Changes:
+    return Changes(
+        frozenset({entry.patient_id}),
+        frozenset(_months_of(entry.start_at, entry.end_at, zone)),
+        created,
+    )
+
+
+# -- the stopwatch ---------------------------------------------------------------
+
+
+def start_timer(
+    db: Database,
+    patient_id: int,
+    staff_id: int,
+    actor: audit.Actor,
+    *,
+    activity: str = "phone_call",
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Changes:
+    """Write a running stopwatch (no end yet) the moment Start is clicked."""
+    _check_activity(activity)
+    now = _now(now)
+    with db.transaction() as session:
+        zone = practice_zone(session)
+        if session.get(Patient, patient_id) is None:
+            raise TimeEntryError(f"patient {patient_id} does not exist")
+        staff = session.get(Staff, staff_id)
+        if staff is None or not staff.active:
+            raise TimeEntryError("only an active staff member can start a stopwatch")
+        running = session.scalar(
+            select(TimeEntry.id).where(
+                TimeEntry.staff_id == staff_id,
+                TimeEntry.end_at.is_(None),
+                TimeEntry.deleted_at.is_(None),
+            )
+        )
+        if running is not None:
+            raise TimeEntryError(f"{staff.name} already has a stopwatch running; stop it first")
+        _refuse_closed(session, _months_of(now, None, zone))
+        entry = TimeEntry(
+            patient_id=patient_id,
+            staff_id=staff_id,
+            start_at=now,
+            heartbeat_at=now,
+            activity=activity,
+            note=note,
+            source="timer",
+            created_at=now,
+        )
+        session.add(entry)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "start",
+            "time_entry",
+            entity_id=entry.id,
+            patient_id=patient_id,
+            after=_values(entry),
+            at=now,
+        )
+        return _changes(entry, zone, entry.id)
+
+
+def heartbeat(db: Database, entry_id: int, now: dt.datetime | None = None) -> None:
+    """Record that the app is alive with this stopwatch running (crash recovery)."""
+    with db.transaction() as session:
+        entry = _entry(session, entry_id)
+        if entry.end_at is None and entry.deleted_at is None:
+            entry.heartbeat_at = _now(now)
+
+
+def save_running_details(db: Database, entry_id: int, activity: str, note: str) -> None:
+    """Keep what the nurse types while the clock runs (no audit: not yet an entry)."""
+    _check_activity(activity)
+    with db.transaction() as session:
+        entry = _entry(session, entry_id)
+        if entry.end_at is not None or entry.deleted_at is not None:
+            raise TimeEntryError("this stopwatch is no longer running")
+        entry.activity, entry.note = activity, note
+
+
+def stop_timer(
+    db: Database,
+    entry_id: int,
+    actor: audit.Actor,
+    *,
+    activity: str | None = None,
+    note: str | None = None,
+    now: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+) -> Changes:
+    """Stop a running stopwatch now (or ``at`` an earlier moment, for recovery)."""
+    now = _now(now)
+    end = _now(at) if at else now
+    with db.transaction() as session:
+        zone = practice_zone(session)
+        entry = _entry(session, entry_id)
+        if entry.end_at is not None or entry.deleted_at is not None:
+            raise TimeEntryError("this stopwatch is not running")
+        if activity is not None:
+            _check_activity(activity)
+            entry.activity = activity
+        if note is not None:
+            entry.note = note
+        if end <= entry.start_at:
+            end = entry.start_at + dt.timedelta(seconds=1)  # a click-click still leaves a trace
+        _check_span(entry.start_at, end, now)
+        _refuse_closed(session, _months_of(entry.start_at, end, zone))
+        entry.end_at = end
+        entry.heartbeat_at = now
+        audit.record(
+            session,
+            actor,
+            "stop",
+            "time_entry",
+            entity_id=entry.id,
+            patient_id=entry.patient_id,
+            after=_values(entry),
+            at=now,
+        )
+        return _changes(entry, zone)
+
+
+def running_timers(db: Database, staff_id: int | None = None) -> list[EntryView]:
+    """Stopwatches still running (after a crash: the ones to recover)."""
+    with db.transaction() as session:
+        query = _view_query().where(TimeEntry.end_at.is_(None), TimeEntry.deleted_at.is_(None))
+        if staff_id is not None:
+            query = query.where(TimeEntry.staff_id == staff_id)
+        return [_view(row) for row in session.execute(query.order_by(TimeEntry.start_at))]
+
+
+def recover_timer(
+    db: Database,
+    entry_id: int,
+    choice: str,
+    actor: audit.Actor,
+    now: dt.datetime | None = None,
+) -> Changes:
+    """Close a stopwatch left running by a crash: at the last heartbeat, now, or discard."""
+    if choice not in RECOVERY_CHOICES:
+        raise TimeEntryError(f"{choice!r} is not one of {', '.join(RECOVERY_CHOICES)}")
+    now = _now(now)
+    if choice == "discard":
+        return delete_entry(db, entry_id, "stopwatch discarded after the app stopped", actor, now)
+    at = None
+    if choice == "last_alive":
+        with db.transaction() as session:
+            entry = _entry(session, entry_id)
+            at = entry.heartbeat_at or entry.start_at
+    return stop_timer(db, entry_id, actor, now=now, at=at)
+
+
+# -- manual entries, edits, deletes ------------------------------------------------
+
+
+def add_manual(
+    db: Database,
+    patient_id: int,
+    staff_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    actor: audit.Actor,
+    *,
+    activity: str = "care_coordination",
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Changes:
+    """Record work done away from the computer."""
+    _check_activity(activity)
+    now = _now(now)
+    _check_span(start, end, now)
+    with db.transaction() as session:
+        zone = practice_zone(session)
+        if session.get(Patient, patient_id) is None:
+            raise TimeEntryError(f"patient {patient_id} does not exist")
+        if session.get(Staff, staff_id) is None:
+            raise TimeEntryError(f"staff member {staff_id} does not exist")
+        _refuse_closed(session, _months_of(start, end, zone))
+        entry = TimeEntry(
+            patient_id=patient_id,
+            staff_id=staff_id,
+            start_at=start,
+            end_at=end,
+            activity=activity,
+            note=note,
+            source="manual",
+            created_at=now,
+        )
+        session.add(entry)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "create",
+            "time_entry",
+            entity_id=entry.id,
+            patient_id=patient_id,
+            after=_values(entry),
+            at=now,
+        )
+        return _changes(entry, zone, entry.id)
+
+
+def edit_entry(
+    db: Database,
+    entry_id: int,
+    actor: audit.Actor,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    activity: str | None = None,
+    note: str | None = None,
+    staff_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Changes:
+    """Change a finished entry; the audit log keeps the values it had before."""
+    now = _now(now)
+    with db.transaction() as session:
+        zone = practice_zone(session)
+        entry = _entry(session, entry_id)
+        if entry.deleted_at is not None:
+            raise TimeEntryError("a deleted entry cannot be edited")
+        if entry.end_at is None:
+            raise TimeEntryError("stop the stopwatch before editing the entry")
+        before = _values(entry)
+        new_start, new_end = start or entry.start_at, end or entry.end_at
+        _check_span(new_start, new_end, now)
+        if activity is not None:
+            _check_activity(activity)
+        if staff_id is not None and session.get(Staff, staff_id) is None:
+            raise TimeEntryError(f"staff member {staff_id} does not exist")
+        old_months = _months_of(entry.start_at, entry.end_at, zone)
+        new_months = _months_of(new_start, new_end, zone)
+        _refuse_closed(session, old_months | new_months)
+        entry.start_at, entry.end_at = new_start, new_end
+        entry.activity = activity if activity is not None else entry.activity
+        entry.note = note if note is not None else entry.note
+        entry.staff_id = staff_id if staff_id is not None else entry.staff_id
+        after = _values(entry)
+        changed = {k for k in after if after[k] != before[k]}
+        if not changed:
+            return Changes()
+        entry.edit_count += 1
+        entry.row_version += 1
+        audit.record(
+            session,
+            actor,
+            "update",
+            "time_entry",
+            entity_id=entry.id,
+            patient_id=entry.patient_id,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+            at=now,
+        )
+        return Changes(frozenset({entry.patient_id}), frozenset(old_months | new_months))
+
+
+def delete_entry(
+    db: Database,
+    entry_id: int,
+    reason: str,
+    actor: audit.Actor,
+    now: dt.datetime | None = None,
+) -> Changes:
+    """Soft-delete an entry; the reason is required and kept."""
+    reason = reason.strip()
+    if not reason:
+        raise TimeEntryError("say why the entry is deleted")
+    now = _now(now)
+    with db.transaction() as session:
+        zone = practice_zone(session)
+        entry = _entry(session, entry_id)
+        if entry.deleted_at is not None:
+            raise TimeEntryError("the entry is already deleted")
+        _refuse_closed(session, _months_of(entry.start_at, entry.end_at, zone))
+        entry.deleted_at = now
+        entry.deleted_by_id = actor.id
+        entry.delete_reason = reason
+        entry.row_version += 1
+        audit.record(
+            session,
+            actor,
+            "delete",
+            "time_entry",
+            entity_id=entry.id,
+            patient_id=entry.patient_id,
+            before=_values(entry),
+            detail=reason,
+            at=now,
+        )
+        return _changes(entry, zone)
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def _view_query():  # type: ignore[no-untyped-def]
+    return select(
+        TimeEntry.id,
+        TimeEntry.patient_id,
+        TimeEntry.staff_id,
+        Staff.name,
+        Staff.credential,
+        TimeEntry.start_at,
+        TimeEntry.end_at,
+        TimeEntry.activity,
+        TimeEntry.note,
+        TimeEntry.source,
+        TimeEntry.edit_count,
+        TimeEntry.deleted_at,
+        TimeEntry.delete_reason,
+        TimeEntry.heartbeat_at,
+    ).join(Staff, Staff.id == TimeEntry.staff_id)
+
+
+def _view(row) -> EntryView:  # type: ignore[no-untyped-def]
+    return EntryView(
+        id=row[0],
+        patient_id=row[1],
+        staff_id=row[2],
+        staff_name=row[3],
+        credential=row[4],
+        start=row[5],
+        end=row[6],
+        activity=row[7],
+        note=row[8],
+        source=row[9],
+        edited=row[10] > 0,
+        deleted=row[11] is not None,
+        delete_reason=row[12],
+        heartbeat=row[13],
+    )
+
+
+def month_log(
+    db: Database, patient_id: int, month: Month, *, include_deleted: bool = True
+) -> list[EntryView]:
+    """The patient's entries that touch ``month`` (running ones included), by start."""
+    with db.transaction() as session:
+        start, end = month.bounds_utc(practice_zone(session))
+        query = _view_query().where(
+            TimeEntry.patient_id == patient_id,
+            TimeEntry.start_at >= start - MAX_ENTRY,
+            TimeEntry.start_at < end,
+        )
+        if not include_deleted:
+            query = query.where(TimeEntry.deleted_at.is_(None))
+        rows = [_view(row) for row in session.execute(query.order_by(TimeEntry.start_at))]
+    return [r for r in rows if r.end is None or r.end > start]
