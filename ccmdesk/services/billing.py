@@ -49,7 +49,7 @@ def _sort_key(row: BillingRow) -> tuple:  # type: ignore[type-arg]
 
 def compute_month(db: Database, month: Month) -> MonthReport:
     """Every patient on the month's list, evaluated, sorted by practitioner then name."""
-    with _no_gc_pauses(), db.transaction() as session:
+    with no_gc_pauses(), db.transaction() as session:
         zone = practice_zone(session)
         fees = fee_schedule(session, month.year)
         records = load_month(session, month, zone)
@@ -59,7 +59,7 @@ def compute_month(db: Database, month: Month) -> MonthReport:
 
 
 @contextmanager
-def _no_gc_pauses() -> Iterator[None]:
+def no_gc_pauses() -> Iterator[None]:
     """Hold the cyclic garbage collector while a month builds ~100k acyclic objects.
 
     Without this, CPython runs dozens of collections over the growing heap,
