@@ -131,9 +131,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"demo practice built in {summary.elapsed_seconds:.1f} s: {summary.patients} patients,"
         f" {summary.staff} staff, {summary.time_entries} time entries -> {url}"
     )
-    if not args.no_gui:
-        _say("the desktop window is not part of this version yet; the demo data is ready")
-    return EXIT_OK
+    if args.no_gui:
+        return EXIT_OK
+    from ccmdesk.app import run_gui
+
+    return run_gui(url)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -223,9 +225,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    raise CliError(
-        "the desktop window is not part of this version yet; see 'ccmdesk --help' for commands"
-    )
+    from ccmdesk.app import run_gui
+
+    return run_gui(_database_url(args))
 
 
 COMMANDS = {

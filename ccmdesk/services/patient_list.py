@@ -8,6 +8,7 @@ list shows minutes, minutes to the next code and the billing status for all.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -71,30 +72,50 @@ class PatientListRow:
 
 
 def patient_list(
-    db: Database, month: Month, now: dt.datetime | None = None
+    db: Database,
+    month: Month,
+    now: dt.datetime | None = None,
+    patient_ids: Collection[int] | None = None,
 ) -> list[PatientListRow]:
-    """Every patient with the month's figures; ``now`` decides what review is due."""
+    """Every patient (or just ``patient_ids``) with the month's figures.
+
+    ``now`` decides what care-plan review is due.
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
     with no_gc_pauses(), db.transaction() as session:
         zone = practice_zone(session)
         today = now.astimezone(zone).date()
         fees = fee_schedule(session, month.year)
-        records = load_month(session, month, zone, enrolled_only=False)
+        records = load_month(session, month, zone, patient_ids, enrolled_only=False)
+
+        def only(query, column):  # type: ignore[no-untyped-def]
+            return query if patient_ids is None else query.where(column.in_(patient_ids))
+
         extra = {
             row.id: (row.phone, row.mbi)
-            for row in session.execute(select(Patient.id, Patient.phone, Patient.mbi))
+            for row in session.execute(
+                only(select(Patient.id, Patient.phone, Patient.mbi), Patient.id)
+            )
         }
         declined = set(
-            session.scalars(select(ConsentRecord.patient_id).where(ConsentRecord.declined))
+            session.scalars(
+                only(
+                    select(ConsentRecord.patient_id).where(ConsentRecord.declined),
+                    ConsentRecord.patient_id,
+                )
+            )
         )
         last_contact = dict(
             session.execute(
-                select(TimeEntry.patient_id, func.max(TimeEntry.start_at))
-                .where(TimeEntry.deleted_at.is_(None))
-                .group_by(TimeEntry.patient_id)
+                only(
+                    select(TimeEntry.patient_id, func.max(TimeEntry.start_at))
+                    .where(TimeEntry.deleted_at.is_(None))
+                    .group_by(TimeEntry.patient_id),
+                    TimeEntry.patient_id,
+                )
             ).all()
         )
-        reviews = _next_reviews(session)
+        reviews = _next_reviews(session, patient_ids)
         rows = []
         for record in records:
             facts = record.facts
@@ -137,12 +158,14 @@ def patient_list(
     return rows
 
 
-def _next_reviews(session) -> dict[int, dt.date | None]:  # type: ignore[no-untyped-def]
+def _next_reviews(session, patient_ids) -> dict[int, dt.date | None]:  # type: ignore[no-untyped-def]
     """The next review date of each patient's newest care-plan version."""
     newest: dict[int, tuple[int, dt.date | None]] = {}
     query = select(
         CarePlan.patient_id, CarePlanVersion.number, CarePlanVersion.next_review_date
     ).join(CarePlanVersion, CarePlanVersion.care_plan_id == CarePlan.id)
+    if patient_ids is not None:
+        query = query.where(CarePlan.patient_id.in_(patient_ids))
     for patient_id, number, review in session.execute(query):
         if patient_id not in newest or number > newest[patient_id][0]:
             newest[patient_id] = (number, review)

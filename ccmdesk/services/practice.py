@@ -78,3 +78,13 @@ def set_fee_override(
                 after=after,
                 detail=f"{year} {code}",
             )
+
+
+def practice_name(session: Session) -> str:
+    return session.scalar(select(Practice.name).order_by(Practice.id).limit(1)) or ""
+
+
+def practice_info(db: Database) -> tuple[str, dt.tzinfo]:
+    """The practice's name and time zone, for the window's title and clocks."""
+    with db.transaction() as session:
+        return practice_name(session), practice_zone(session)

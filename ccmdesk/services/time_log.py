@@ -104,6 +104,16 @@ def _refuse_closed(session: Session, months: set[Month]) -> None:
         )
 
 
+def month_is_closed(db: Database, month: Month) -> bool:
+    """True while ``month`` is closed (entries read-only until it is reopened)."""
+    with db.transaction() as session:
+        try:
+            _refuse_closed(session, {month})
+        except MonthClosedError:
+            return True
+    return False
+
+
 def _check_span(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise TimeEntryError("start and end must carry a time zone")

@@ -1,0 +1,450 @@
+"""The nurse's workspace: patient list on the left, the open patient and the stopwatch
+on the right.  Signals are wired in one place (``_connect_signals``)."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, QItemSelectionModel, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStyle,
+    QSystemTrayIcon,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ccmdesk.domain.time import Month
+from ccmdesk.services import patient_record, time_log
+from ccmdesk.services.changes import Changes
+from ccmdesk.services.patient_list import PatientListRow, patient_list
+from ccmdesk.ui.context import AppContext
+from ccmdesk.ui.dialogs import RecoveryDialog, SwitchPatientDialog
+from ccmdesk.ui.forms import tell
+from ccmdesk.ui.patient_record import PatientRecord
+from ccmdesk.ui.patient_table import FILTERS, Column, PatientTableModel
+from ccmdesk.ui.progress_delegate import MinutesBarDelegate
+from ccmdesk.ui.stopwatch import StopwatchPanel
+
+log = logging.getLogger(__name__)
+MONTHS_BACK = 12
+
+
+class CloseWhileRunningDialog:
+    STOP, LEAVE, CANCEL = "stop", "leave", "cancel"
+
+    @classmethod
+    def ask(cls, parent: QWidget, patient: str) -> str:
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Stopwatch running")
+        box.setText(f"The stopwatch for {patient} is still running.")
+        stop = box.addButton("Stop it and close", QMessageBox.ButtonRole.AcceptRole)
+        leave = box.addButton("Close, keep it running", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return cls.STOP if clicked is stop else cls.LEAVE if clicked is leave else cls.CANCEL
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, practice_name: str = "") -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.practice_name = practice_name
+        self.month = Month.of(ctx.today())
+        self.rows: dict[int, PatientListRow] = {}
+        self._current_patient: int | None = None
+        self._switching = False
+        self.loaded = False
+        self.tray: QSystemTrayIcon | None = None
+
+        self._build_actions()
+        self._build_toolbar()
+        self._build_central()
+        self._build_tray()
+        self._connect_signals()
+        self._restore_layout()
+        self._show_title()
+
+    # -- building ------------------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        self.toggle_action = QAction("Start / stop stopwatch", self)
+        self.toggle_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.find_action = QAction("Find patient", self)
+        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.add_entry_action = QAction("Add time entry…", self)
+        self.refresh_action = QAction("Refresh", self)
+        self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.refresh_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        patient_menu = menu.addMenu("&Patient")
+        patient_menu.addAction(self.find_action)
+        patient_menu.addAction(self.toggle_action)
+        patient_menu.addAction(self.add_entry_action)
+
+    def _build_toolbar(self) -> None:
+        bar = self.addToolBar("Month")
+        bar.setObjectName("month-toolbar")
+        bar.setMovable(False)
+        self.staff_combo = QComboBox()
+        self.staff_combo.setToolTip("Who is working at this computer (time is logged to them)")
+        bar.addWidget(QLabel(" You are: "))
+        bar.addWidget(self.staff_combo)
+        bar.addSeparator()
+        self.month_combo = QComboBox()
+        month = Month.of(self.ctx.today())
+        for _ in range(MONTHS_BACK + 1):
+            self.month_combo.addItem(f"{month.first_day:%B %Y}", month)
+            month = month.previous()
+        bar.addWidget(QLabel(" Month: "))
+        bar.addWidget(self.month_combo)
+        self.days_left = QLabel()
+        self.days_left.setStyleSheet("font-weight: 600; padding-left: 10px;")
+        bar.addWidget(self.days_left)
+        self._show_days_left()
+
+    def _build_central(self) -> None:
+        self.search = QLineEdit()
+        self.search.setClearButtonEnabled(True)
+        self.search.setPlaceholderText("Search name, MRN, MBI, date of birth or phone  (Ctrl+F)")
+        self.search.setToolTip("Find a patient as you type (Ctrl+F)")
+        self.filter_group = QButtonGroup(self)
+        filters = QHBoxLayout()
+        filters.setSpacing(4)
+        for position, name in enumerate(FILTERS):
+            button = QToolButton()
+            button.setText(name)
+            button.setCheckable(True)
+            button.setChecked(position == 0)
+            self.filter_group.addButton(button, position)
+            filters.addWidget(button)
+        filters.addStretch(1)
+        self.model = PatientTableModel(self.ctx.zone, self.ctx.today, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(Column.NAME, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.setItemDelegateForColumn(Column.MINUTES, MinutesBarDelegate(self.table))
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for column, width in (
+            (Column.NAME, 190),
+            (Column.DOB, 120),
+            (Column.MRN, 100),
+            (Column.PRACTITIONER, 140),
+            (Column.CHRONIC, 62),
+            (Column.CONSENT, 96),
+            (Column.MINUTES, 130),
+            (Column.NEEDED, 90),
+            (Column.LAST, 96),
+        ):
+            self.table.setColumnWidth(column, width)
+        self.count = QLabel("Loading patients…")
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(6, 6, 6, 6)
+        left_layout.addWidget(self.search)
+        left_layout.addLayout(filters)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addWidget(self.count)
+
+        self.stopwatch = StopwatchPanel(self.ctx)
+        self.stopwatch.setObjectName("stopwatch")
+        self.stopwatch.setStyleSheet(
+            "#stopwatch { background: #f4f7fb; border: 1px solid #c9d3e0; border-radius: 8px; }"
+        )
+        self.stopwatch.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.record = PatientRecord(self.ctx)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(6, 6, 6, 6)
+        right_layout.addWidget(self.stopwatch)
+        right_layout.addWidget(self.record, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(self.splitter)
+        self.statusBar().showMessage("Starting…")
+
+    def _build_tray(self) -> None:
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
+            self.tray = QSystemTrayIcon(icon, self)
+            self.tray.setToolTip("ccmdesk")
+
+    def _connect_signals(self) -> None:
+        self.toggle_action.triggered.connect(self.stopwatch.toggle)
+        self.find_action.triggered.connect(self.focus_search)
+        self.add_entry_action.triggered.connect(self.record.time_log.add)
+        self.refresh_action.triggered.connect(self.reload_list)
+        self.quit_action.triggered.connect(self.close)
+        self.search.textChanged.connect(self._search_changed)
+        self.filter_group.idClicked.connect(self._filter_changed)
+        self.month_combo.currentIndexChanged.connect(self._month_changed)
+        self.staff_combo.currentIndexChanged.connect(self._staff_changed)
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.stopwatch.changed.connect(self.apply_changes)
+        self.stopwatch.running_changed.connect(self._running_changed)
+        self.stopwatch.tick.connect(self._show_title)
+        self.stopwatch.problem.connect(lambda text: tell(self, "Stopwatch", text))
+        self.record.changed.connect(self.apply_changes)
+        self.ctx.tasks.busy_changed.connect(self._busy)
+
+    # -- start-up --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the people and the list (off the GUI thread), then recover timers."""
+        staff = patient_record.staff_choices(self.ctx.db)
+        self.staff_combo.blockSignals(True)
+        self.staff_combo.clear()
+        for member in staff:
+            self.staff_combo.addItem(member.label, member.id)
+        wanted = self.ctx.staff_id or self.ctx.setting_int("user/staff_id", 0)
+        index = self.staff_combo.findData(wanted)
+        if index < 0:
+            clinical = [m for m in staff if m.role == "clinical_staff"]
+            index = self.staff_combo.findData(clinical[0].id) if clinical else 0
+        self.staff_combo.setCurrentIndex(index)
+        self.staff_combo.blockSignals(False)
+        self._staff_changed()
+        self.record.set_staff(staff)
+        self.reload_list()
+
+    def recover_timers(self) -> None:
+        """Offer to close stopwatches this user left running when ccmdesk stopped."""
+        if self.ctx.staff_id is None:
+            return
+        for entry in time_log.running_timers(self.ctx.db, self.ctx.staff_id):
+            name = self._patient_name(entry.patient_id)
+            choice = RecoveryDialog.ask(self, entry, name, self.ctx.zone)
+            changes = time_log.recover_timer(
+                self.ctx.db, entry.id, choice, self.ctx.actor, self.ctx.clock()
+            )
+            self.apply_changes(changes)
+            self.statusBar().showMessage(f"Stopwatch for {name}: {choice.replace('_', ' ')}", 8000)
+
+    # -- the list ------------------------------------------------------------------
+
+    def reload_list(self) -> None:
+        month, db, now = self.month, self.ctx.db, self.ctx.clock()
+        self.statusBar().showMessage(f"Loading {month}…")
+        self.ctx.tasks.run(
+            lambda: patient_list(db, month, now), self._list_loaded, self._failed, key="list"
+        )
+
+    def _list_loaded(self, rows: list[PatientListRow]) -> None:
+        self.rows = {row.patient_id: row for row in rows}
+        self.model.set_rows(rows)
+        self._after_model_reset()
+        self.loaded = True
+        self.statusBar().showMessage(f"{len(rows)} patients, {self.month}", 5000)
+
+    def apply_changes(self, changes: Changes) -> None:
+        """Refresh just the patients a change touched."""
+        if not isinstance(changes, Changes) or not changes.patient_ids:
+            return
+        if changes.months and self.month not in changes.months:
+            return
+        ids, month, db, now = set(changes.patient_ids), self.month, self.ctx.db, self.ctx.clock()
+        self.ctx.tasks.run(
+            lambda: patient_list(db, month, now, ids), self._rows_updated, self._failed
+        )
+
+    def _rows_updated(self, rows: list[PatientListRow]) -> None:
+        for row in rows:
+            self.rows[row.patient_id] = row
+        self.model.update_rows(rows)
+        self._after_model_reset()
+        if self.record.patient_id in {row.patient_id for row in rows}:
+            self.record.time_log.load(self.record.patient_id, self.month)  # type: ignore[arg-type]
+
+    def _after_model_reset(self) -> None:
+        """Keep the open patient selected and the count and figures current."""
+        self.count.setText(f"Showing {self.model.rowCount()} of {self.model.total()} patients")
+        if self._current_patient is not None:
+            row = self.model.row_of(self._current_patient)
+            if row is not None:
+                self._switching = True
+                self.table.selectionModel().setCurrentIndex(
+                    self.model.index(row, 0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+                self._switching = False
+        self._show_figures()
+
+    def _search_changed(self, text: str) -> None:
+        self.model.set_search(text)
+        self._after_model_reset()
+
+    def _filter_changed(self, position: int) -> None:
+        self.model.set_quick_filter(list(FILTERS)[position])
+        self._after_model_reset()
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    # -- opening a patient ----------------------------------------------------------
+
+    def _row_changed(self, current, _previous) -> None:  # type: ignore[no-untyped-def]
+        if self._switching or not current.isValid():
+            return
+        row = self.model.patient_row(current.row())
+        if row.patient_id != self._current_patient:
+            self.open_patient(row.patient_id)
+
+    def open_patient(self, patient_id: int) -> bool:
+        """Show a patient; asks first when a stopwatch runs for another one."""
+        running = self.stopwatch.running_patient_id
+        if running is not None and running != patient_id:
+            answer = SwitchPatientDialog.ask(
+                self, self.stopwatch.running_patient, self._patient_name(patient_id)
+            )
+            if answer == SwitchPatientDialog.CANCEL:
+                self._after_model_reset()  # put the selection back
+                return False
+            if answer == SwitchPatientDialog.STOP:
+                self.stopwatch.stop()
+        if self.record.has_unsaved() and not self.record.overview.save():
+            self._after_model_reset()
+            return False
+        self._current_patient = patient_id
+        self.record.show_patient(patient_id, self.month)
+        name = self.record.detail.name if self.record.detail else ""
+        self.stopwatch.open_patient(patient_id, name)
+        self._show_figures()
+        self._after_model_reset()
+        return True
+
+    def _show_figures(self) -> None:
+        row = self.rows.get(self._current_patient) if self._current_patient else None
+        self.record.show_figures(row)
+        if row is None:
+            self.stopwatch.set_figures("")
+            return
+        text = f"This month: {row.minutes} min"
+        if row.minutes_to_next is not None and row.next_codes:
+            text += f" · {row.minutes_to_next} more for {row.next_codes}"
+        text += f" · {self.month.days_left(self.ctx.today())} days left"
+        self.stopwatch.set_figures(text)
+
+    def _patient_name(self, patient_id: int) -> str:
+        row = self.rows.get(patient_id)
+        if row is not None:
+            return f"{row.first_name} {row.last_name}"
+        return patient_record.load_patient(self.ctx.db, patient_id).name
+
+    # -- month, staff, running state ---------------------------------------------------
+
+    def _month_changed(self) -> None:
+        self.month = self.month_combo.currentData()
+        self._show_days_left()
+        if self._current_patient is not None:
+            self.record.show_patient(self._current_patient, self.month)
+        self.reload_list()
+
+    def _show_days_left(self) -> None:
+        days = self.month.days_left(self.ctx.today())
+        self.days_left.setText(
+            f"{days} day{'s' if days != 1 else ''} left in {self.month.first_day:%B}"
+            if days
+            else "Month ended"
+        )
+
+    def _staff_changed(self) -> None:
+        self.ctx.staff_id = self.staff_combo.currentData()
+        self.ctx.staff_name = self.staff_combo.currentText().split(",")[0]
+        if self.ctx.staff_id is not None:
+            self.ctx.settings.setValue("user/staff_id", self.ctx.staff_id)
+            running = time_log.running_timers(self.ctx.db, self.ctx.staff_id)
+            if running and not self.stopwatch.running:
+                QTimer.singleShot(0, self.recover_timers)
+
+    def _running_changed(self, running: bool) -> None:
+        self.staff_combo.setEnabled(not running)
+        if self.tray is not None:
+            self.tray.setVisible(running)
+        self._show_title()
+
+    def _show_title(self, clock_text: str = "") -> None:
+        base = f"ccmdesk — {self.practice_name}" if self.practice_name else "ccmdesk"
+        if self.stopwatch.running:
+            text = clock_text or "0:00:00"
+            title = f"● {text} {self.stopwatch.running_patient} — {base}"
+            if self.tray is not None:
+                self.tray.setToolTip(f"Timing {self.stopwatch.running_patient}: {text}")
+        else:
+            title = base
+        self.setWindowTitle(title)
+
+    def _busy(self, busy: bool) -> None:
+        if busy:
+            self.statusBar().showMessage("Working…")
+
+    def _failed(self, error: Exception) -> None:
+        log.error("background task failed: %s", type(error).__name__)
+        self.statusBar().showMessage(f"Could not load: {error}", 15000)
+
+    # -- layout memory and closing -------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        settings = self.ctx.settings
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        splitter = settings.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+        header = settings.value("window/patient_columns")
+        if isinstance(header, QByteArray):
+            self.table.horizontalHeader().restoreState(header)
+
+    def save_layout(self) -> None:
+        settings = self.ctx.settings
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/splitter", self.splitter.saveState())
+        settings.setValue("window/patient_columns", self.table.horizontalHeader().saveState())
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.stopwatch.running:
+            answer = CloseWhileRunningDialog.ask(self, self.stopwatch.running_patient)
+            if answer == CloseWhileRunningDialog.CANCEL:
+                event.ignore()
+                return
+            if answer == CloseWhileRunningDialog.STOP:
+                self.stopwatch.stop()
+            else:
+                self.stopwatch.beat()
+        if self.record.has_unsaved():
+            self.record.overview.save()
+        self.save_layout()
+        self.ctx.tasks.wait()
+        event.accept()
