@@ -202,7 +202,8 @@ class MainWindow(QMainWindow):
         self.add_entry_action.triggered.connect(self.record.time_log.add)
         self.refresh_action.triggered.connect(self.reload_list)
         self.quit_action.triggered.connect(self.close)
-        self.search.textChanged.connect(self._search_changed)
+        self.search.textChanged.connect(self.model.set_search)
+        self.model.modelReset.connect(self._after_model_reset)
         self.filter_group.idClicked.connect(self._filter_changed)
         self.month_combo.currentIndexChanged.connect(self._month_changed)
         self.staff_combo.currentIndexChanged.connect(self._staff_changed)
@@ -259,7 +260,6 @@ class MainWindow(QMainWindow):
     def _list_loaded(self, rows: list[PatientListRow]) -> None:
         self.rows = {row.patient_id: row for row in rows}
         self.model.set_rows(rows)
-        self._after_model_reset()
         self.loaded = True
         self.statusBar().showMessage(f"{len(rows)} patients, {self.month}", 5000)
 
@@ -278,7 +278,6 @@ class MainWindow(QMainWindow):
         for row in rows:
             self.rows[row.patient_id] = row
         self.model.update_rows(rows)
-        self._after_model_reset()
         if self.record.patient_id in {row.patient_id for row in rows}:
             self.record.time_log.load(self.record.patient_id, self.month)  # type: ignore[arg-type]
 
@@ -297,13 +296,8 @@ class MainWindow(QMainWindow):
                 self._switching = False
         self._show_figures()
 
-    def _search_changed(self, text: str) -> None:
-        self.model.set_search(text)
-        self._after_model_reset()
-
     def _filter_changed(self, position: int) -> None:
         self.model.set_quick_filter(list(FILTERS)[position])
-        self._after_model_reset()
 
     def focus_search(self) -> None:
         self.search.setFocus()

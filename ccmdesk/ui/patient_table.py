@@ -51,14 +51,18 @@ def _search_key(row: PatientListRow) -> str:
     ).casefold()
 
 
-def _needle(text: str) -> str:
+def _needles(text: str) -> tuple[str, ...]:
+    """What to look for: the text itself, plus its digits when it looks like a phone.
+
+    "(555) 010-0142" matches the stored digits; "1948-05-17" still matches a DOB.
+    """
     text = text.strip().casefold()
-    # "(555) 010-0142" and "555-0100" match the stored digits
-    return (
-        re.sub(r"\D", "", text)
-        if re.fullmatch(r"[\d\s().+-]{4,}", text) and "/" not in text
-        else text
-    )
+    if not text:
+        return ()
+    digits = re.sub(r"\D", "", text)
+    if len(digits) >= 4 and re.fullmatch(r"[\d\s().+-]+", text) and digits != text:
+        return (text, digits)
+    return (text,)
 
 
 class Column:
@@ -85,7 +89,7 @@ class PatientTableModel(QAbstractTableModel):
         self._all: list[PatientListRow] = []
         self._keys: list[str] = []
         self._shown: list[PatientListRow] = []
-        self._search = ""
+        self._search: tuple[str, ...] = ()
         self._filter = "All"
         self._sort: tuple[int, Qt.SortOrder] = (Column.NAME, Qt.SortOrder.AscendingOrder)
 
@@ -108,7 +112,7 @@ class PatientTableModel(QAbstractTableModel):
         self._refresh()
 
     def set_search(self, text: str) -> None:
-        self._search = _needle(text)
+        self._search = _needles(text)
         self._refresh()
 
     def set_quick_filter(self, name: str) -> None:
@@ -131,18 +135,15 @@ class PatientTableModel(QAbstractTableModel):
 
     def _refresh(self) -> None:
         keep = FILTERS[self._filter]
-        needle = self._search
+        needles = self._search
         shown = [
             row
             for row, key in zip(self._all, self._keys, strict=True)
-            if (not needle or needle in key) and keep(row)
+            if (not needles or any(n in key for n in needles)) and keep(row)
         ]
-        column, order = self._sort
-        shown.sort(key=lambda row: self._sort_value(row, column))
-        if order == Qt.SortOrder.DescendingOrder:
-            shown.reverse()
         self.beginResetModel()
         self._shown = shown
+        self._sort_shown()
         self.endResetModel()
 
     # -- Qt model interface --------------------------------------------------------
@@ -164,11 +165,11 @@ class PatientTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort = (column, order)
-        self.layoutAboutToBeChanged.emit()
-        self._refresh_in_place()
-        self.layoutChanged.emit()
+        self.beginResetModel()  # the window re-selects the open patient after a reset
+        self._sort_shown()
+        self.endResetModel()
 
-    def _refresh_in_place(self) -> None:
+    def _sort_shown(self) -> None:
         column, order = self._sort
         self._shown.sort(
             key=lambda row: self._sort_value(row, column),
