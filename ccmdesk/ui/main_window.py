@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         self._current_patient: int | None = None
         self._switching = False
         self.loaded = False
+        self._list_loading = False
+        self._changed_during_load: set[int] = set()
         self.tray: QSystemTrayIcon | None = None
 
         self._build_actions()
@@ -253,6 +255,8 @@ class MainWindow(QMainWindow):
     def reload_list(self) -> None:
         month, db, now = self.month, self.ctx.db, self.ctx.clock()
         self.statusBar().showMessage(f"Loading {month}…")
+        self._changed_during_load = set()
+        self._list_loading = True
         self.ctx.tasks.run(
             lambda: patient_list(db, month, now), self._list_loaded, self._failed, key="list"
         )
@@ -261,7 +265,10 @@ class MainWindow(QMainWindow):
         self.rows = {row.patient_id: row for row in rows}
         self.model.set_rows(rows)
         self.loaded = True
+        self._list_loading = False
         self.statusBar().showMessage(f"{len(rows)} patients, {self.month}", 5000)
+        if self._changed_during_load:  # the list was read before these changes
+            self._refresh_rows(self._changed_during_load)
 
     def apply_changes(self, changes: Changes) -> None:
         """Refresh just the patients a change touched."""
@@ -269,9 +276,17 @@ class MainWindow(QMainWindow):
             return
         if changes.months and self.month not in changes.months:
             return
-        ids, month, db, now = set(changes.patient_ids), self.month, self.ctx.db, self.ctx.clock()
+        if self._list_loading:
+            self._changed_during_load |= changes.patient_ids
+        self._refresh_rows(changes.patient_ids)
+
+    def _refresh_rows(self, patient_ids: set[int] | frozenset[int]) -> None:
+        # Keyed by patient: a newer refresh of the same patients supersedes an
+        # older one still running, so a stale result can never land last.
+        ids, month, db, now = set(patient_ids), self.month, self.ctx.db, self.ctx.clock()
+        key = "rows:" + ",".join(map(str, sorted(ids)))
         self.ctx.tasks.run(
-            lambda: patient_list(db, month, now, ids), self._rows_updated, self._failed
+            lambda: patient_list(db, month, now, ids), self._rows_updated, self._failed, key=key
         )
 
     def _rows_updated(self, rows: list[PatientListRow]) -> None:

@@ -81,6 +81,13 @@ class Column:
     )
 
 
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_ROLES_ANSWERED = frozenset({_DISPLAY, _ALIGN, Qt.ItemDataRole.ToolTipRole, SORT_ROLE, ROW_ROLE})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_NUMERIC = frozenset({Column.CHRONIC, Column.MINUTES, Column.NEEDED})
+
+
 class PatientTableModel(QAbstractTableModel):
     def __init__(self, zone: dt.tzinfo, today: Callable[[], dt.date], parent=None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(parent)
@@ -88,6 +95,8 @@ class PatientTableModel(QAbstractTableModel):
         self.today = today
         self._all: list[PatientListRow] = []
         self._keys: list[str] = []
+        self._passes: dict[str, list[bool]] = {name: [] for name in FILTERS}
+        self._texts: dict[int, tuple[str, ...]] = {}  # display text by patient, per load
         self._shown: list[PatientListRow] = []
         self._search: tuple[str, ...] = ()
         self._filter = "All"
@@ -97,7 +106,7 @@ class PatientTableModel(QAbstractTableModel):
 
     def set_rows(self, rows: Iterable[PatientListRow]) -> None:
         self._all = list(rows)
-        self._keys = [_search_key(row) for row in self._all]
+        self._order_all()
         self._refresh()
 
     def update_rows(self, rows: Iterable[PatientListRow]) -> None:
@@ -105,10 +114,8 @@ class PatientTableModel(QAbstractTableModel):
         fresh = {row.patient_id: row for row in rows}
         if not fresh:
             return
-        for position, row in enumerate(self._all):
-            if row.patient_id in fresh:
-                self._all[position] = fresh[row.patient_id]
-                self._keys[position] = _search_key(fresh[row.patient_id])
+        self._all = [fresh.get(row.patient_id, row) for row in self._all]
+        self._order_all()
         self._refresh()
 
     def set_search(self, text: str) -> None:
@@ -133,17 +140,30 @@ class PatientTableModel(QAbstractTableModel):
     def total(self) -> int:
         return len(self._all)
 
+    def _order_all(self) -> None:
+        """Sort every row once; searching then only filters, keeping this order."""
+        column, order = self._sort
+        self._all.sort(
+            key=lambda row: self._sort_value(row, column),
+            reverse=order == Qt.SortOrder.DescendingOrder,
+        )
+        self._keys = [_search_key(row) for row in self._all]
+        self._texts = {}
+        self._passes = {name: [test(row) for row in self._all] for name, test in FILTERS.items()}
+
     def _refresh(self) -> None:
-        keep = FILTERS[self._filter]
         needles = self._search
-        shown = [
-            row
-            for row, key in zip(self._all, self._keys, strict=True)
-            if (not needles or any(n in key for n in needles)) and keep(row)
-        ]
+        passes = self._passes[self._filter]
+        pairs = zip(self._all, self._keys, passes, strict=True)
+        if not needles:
+            shown = [row for row, _key, ok in pairs if ok]
+        elif len(needles) == 1:
+            needle = needles[0]
+            shown = [row for row, key, ok in pairs if ok and needle in key]
+        else:
+            shown = [row for row, key, ok in pairs if ok and any(n in key for n in needles)]
         self.beginResetModel()
         self._shown = shown
-        self._sort_shown()
         self.endResetModel()
 
     # -- Qt model interface --------------------------------------------------------
@@ -165,35 +185,33 @@ class PatientTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort = (column, order)
-        self.beginResetModel()  # the window re-selects the open patient after a reset
-        self._sort_shown()
-        self.endResetModel()
-
-    def _sort_shown(self) -> None:
-        column, order = self._sort
-        self._shown.sort(
-            key=lambda row: self._sort_value(row, column),
-            reverse=order == Qt.SortOrder.DescendingOrder,
-        )
+        self._order_all()
+        self._refresh()  # a reset: the window re-selects the open patient afterwards
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._shown):
+        # The view asks for several roles of every visible cell on every repaint:
+        # answer the common ones from a per-row cache and the rest with None, fast.
+        if role not in _ROLES_ANSWERED:
             return None
-        row = self._shown[index.row()]
+        position = index.row()
+        if not index.isValid() or not 0 <= position < len(self._shown):
+            return None
+        row = self._shown[position]
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
+        if role == _DISPLAY:
+            texts = self._texts.get(row.patient_id)
+            if texts is None:
+                texts = self._texts[row.patient_id] = tuple(
+                    self._display(row, c) for c in range(len(Column.TITLES))
+                )
+            return texts[column]
         if role == SORT_ROLE:
             return self._sort_value(row, column)
         if role == ROW_ROLE:
             return row
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (
-            Column.CHRONIC,
-            Column.MINUTES,
-            Column.NEEDED,
-        ):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole and column in (Column.STATUS, Column.NEEDED):
+        if role == _ALIGN:
+            return _RIGHT if column in _NUMERIC else None
+        if column in (Column.STATUS, Column.NEEDED):  # tooltip
             if row.next_codes and row.minutes_to_next is not None:
                 return f"{row.minutes_to_next} more minutes for {row.next_codes}"
             return row.status

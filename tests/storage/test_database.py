@@ -224,3 +224,12 @@ def test_a_place_that_cannot_hold_a_database_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(DatabaseError, match="cannot open"):
         open_database(url(blocker / "ccmdesk.sqlite3"), backups=tmp_path / "bk")
+
+
+def test_known_revisions_agree_with_alembic():
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate._config())
+    walked = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    assert migrate.known_revisions() == walked
+    assert migrate.head_revision() == script.get_current_head()
