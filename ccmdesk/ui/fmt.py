@@ -29,3 +29,14 @@ def minutes_between(start: dt.datetime, end: dt.datetime | None) -> str:
         return ""
     seconds = int((end - start).total_seconds())
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def time_range(start: dt.datetime, end: dt.datetime | None, zone: dt.tzinfo) -> str:
+    """``8:24–8:40 AM``, or ``11:50 PM–12:15 AM``; ``8:24 AM–running`` while running."""
+    first = start.astimezone(zone)
+    if end is None:
+        return f"{local_time(start, zone)}–running"
+    last = end.astimezone(zone)
+    if first.strftime("%p") == last.strftime("%p") and first.date() == last.date():
+        return f"{first.strftime('%I:%M').lstrip('0')}–{local_time(end, zone)}"
+    return f"{local_time(start, zone)}–{local_time(end, zone)}"

@@ -148,19 +148,22 @@ class MainWindow(QMainWindow):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)  # one line a patient; long reasons are in the tooltip
         self.table.setItemDelegateForColumn(Column.MINUTES, MinutesBarDelegate(self.table))
         self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in (
-            (Column.NAME, 190),
-            (Column.DOB, 120),
-            (Column.MRN, 100),
-            (Column.PRACTITIONER, 140),
-            (Column.CHRONIC, 62),
-            (Column.CONSENT, 96),
-            (Column.MINUTES, 130),
-            (Column.NEEDED, 90),
-            (Column.LAST, 96),
-        ):
+        self.table.horizontalHeader().setSectionsMovable(True)
+        widths = {
+            Column.NAME: 170,
+            Column.DOB: 112,
+            Column.MINUTES: 128,
+            Column.NEEDED: 118,
+            Column.STATUS: 210,
+            Column.CONSENT: 92,
+            Column.CHRONIC: 62,
+            Column.LAST: 96,
+            Column.PRACTITIONER: 140,
+        }
+        for column, width in widths.items():
             self.table.setColumnWidth(column, width)
         self.count = QLabel("Loading patients…")
         left = QWidget()
@@ -414,6 +417,8 @@ class MainWindow(QMainWindow):
     def _busy(self, busy: bool) -> None:
         if busy:
             self.statusBar().showMessage("Working…")
+        elif self.statusBar().currentMessage() == "Working…":
+            self.statusBar().clearMessage()
 
     def _failed(self, error: Exception) -> None:
         log.error("background task failed: %s", type(error).__name__)
@@ -431,6 +436,9 @@ class MainWindow(QMainWindow):
         splitter = settings.value("window/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
+        else:
+            width = self.width()
+            self.splitter.setSizes([int(width * 0.53), width - int(width * 0.53)])
         header = settings.value("window/patient_columns")
         if isinstance(header, QByteArray):
             self.table.horizontalHeader().restoreState(header)

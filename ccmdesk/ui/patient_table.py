@@ -66,18 +66,20 @@ def _needles(text: str) -> tuple[str, ...]:
 
 
 class Column:
-    NAME, DOB, MRN, PRACTITIONER, CHRONIC, CONSENT, MINUTES, NEEDED, LAST, STATUS = range(10)
+    """Most-used first: who, how many minutes, what is still needed, why not billable."""
+
+    NAME, DOB, MINUTES, NEEDED, STATUS, CONSENT, CHRONIC, LAST, PRACTITIONER, MRN = range(10)
     TITLES = (
         "Patient",
         "DOB (age)",
-        "MRN",
-        "Billing practitioner",
-        "Chronic",
-        "Consent",
         "Minutes",
         "Still needed",
-        "Last contact",
         "Billing status",
+        "Consent",
+        "Chronic",
+        "Last contact",
+        "Billing practitioner",
+        "MRN",
     )
 
 
@@ -233,7 +235,10 @@ class PatientTableModel(QAbstractTableModel):
         if column == Column.MINUTES:
             return f"{row.minutes} min"
         if column == Column.NEEDED:
-            return "" if row.minutes_to_next is None else f"{row.minutes_to_next} min"
+            if row.minutes_to_next is None or not row.next_codes:
+                return ""
+            code = row.next_codes.split()[-1].split("x")[0]  # "99439x2" -> "99439"
+            return f"{row.minutes_to_next} min → {code}"
         if column == Column.LAST:
             return fmt.local_day(row.last_contact, self.zone)
         if column == Column.STATUS:

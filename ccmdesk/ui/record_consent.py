@@ -149,7 +149,7 @@ class ConsentTab(QWidget):
         if not detail.visits:
             self.visits.addItem("No initiating visit on record")
         self.complex.blockSignals(True)
-        self.complex.setText(f"{month} is a complex month")
+        self.complex.setText(f"{month.first_day:%B %Y} is a complex month for this patient")
         self.complex.setChecked(str(month) in detail.complex_months)
         self.complex.blockSignals(False)
         for box in self.points:

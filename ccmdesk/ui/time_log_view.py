@@ -29,7 +29,8 @@ from ccmdesk.ui.dialogs import DeleteReasonDialog, EntryDialog
 from ccmdesk.ui.forms import problem_label, show_problem
 
 Index = QModelIndex | QPersistentModelIndex
-TITLES = ("Date", "Start – end", "Minutes", "Staff", "Activity", "Note", "Source", "Flags")
+TITLES = ("Date", "Time", "Min:sec", "Staff", "Activity", "Note", "Source")
+NOTE = 5
 
 
 def overlapping_ids(entries: list[EntryView]) -> set[int]:
@@ -99,8 +100,7 @@ class TimeLogModel(QAbstractTableModel):
         if column == 0:
             return fmt.local_day(entry.start, self.zone)
         if column == 1:
-            end = fmt.local_time(entry.end, self.zone) if entry.end else "running"
-            return f"{fmt.local_time(entry.start, self.zone)} – {end}"
+            return fmt.time_range(entry.start, entry.end, self.zone)
         if column == 2:
             return fmt.minutes_between(entry.start, entry.end)
         if column == 3:
@@ -111,16 +111,14 @@ class TimeLogModel(QAbstractTableModel):
             return ACTIVITY_LABELS.get(entry.activity, entry.activity)
         if column == 5:
             return entry.note
-        if column == 6:
-            return entry.source
-        flags = []
+        flags = [entry.source]
         if entry.edited:
             flags.append("edited")
         if entry.deleted:
             flags.append("deleted")
         if entry.id in self.overlaps:
             flags.append("overlap")
-        return ", ".join(flags)
+        return " · ".join(flags)
 
 
 class TimeLogTab(QWidget):
@@ -137,7 +135,12 @@ class TimeLogTab(QWidget):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.view.setWordWrap(True)
+        header = self.view.horizontalHeader()
+        for column in range(len(TITLES)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(NOTE, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(40)
         self.view.doubleClicked.connect(lambda _index: self.edit())
         self.add_button = QPushButton("Add entry…")
         self.add_button.setToolTip("Record work done away from the computer")
@@ -167,8 +170,7 @@ class TimeLogTab(QWidget):
         self.closed_note.setVisible(closed)
         for button in (self.add_button, self.edit_button, self.delete_button):
             button.setEnabled(not closed)
-        self.view.resizeColumnsToContents()
-        self.view.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.view.resizeRowsToContents()
         show_problem(self.problem, None)
 
     def selected(self) -> EntryView | None:

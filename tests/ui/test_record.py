@@ -99,7 +99,7 @@ def test_manual_entry_added_edited_and_deleted_with_audit(window, practice, monk
     assert entry.deleted_at is not None and entry.delete_reason == "Wrong patient"
     assert [e.action for e in events] == ["create", "update", "delete"]
     assert json.loads(events[1].before)["note"] == "Called the pharmacy"
-    assert "deleted" in tab.model.data(tab.model.index(0, 7))
+    assert tab.model.data(tab.model.index(0, 6)) == "manual · edited · deleted"
 
 
 def test_manual_entry_in_the_future_is_refused_with_a_message(window, practice, monkeypatch):
