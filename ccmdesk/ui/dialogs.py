@@ -182,3 +182,29 @@ class EntryDialog(QDialog):
     ) -> dict[str, object] | None:
         dialog = cls(parent, zone, entry, today)
         return dialog.values() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+class PreferencesDialog(QDialog):
+    """This computer's preferences (kept in settings.ini in the user data folder)."""
+
+    def __init__(self, parent: QWidget, ask_after_minutes: int) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        form = QFormLayout(self)
+        self.ask_after = QSpinBox()
+        self.ask_after.setRange(0, 8 * 60)
+        self.ask_after.setSuffix(" min")
+        self.ask_after.setSpecialValueText("never")
+        self.ask_after.setValue(ask_after_minutes)
+        form.addRow("Ask “still on the call?” after", self.ask_after)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    @classmethod
+    def ask(cls, parent: QWidget, ask_after_minutes: int) -> int | None:
+        dialog = cls(parent, ask_after_minutes)
+        return dialog.ask_after.value() if dialog.exec() == QDialog.DialogCode.Accepted else None

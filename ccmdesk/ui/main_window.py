@@ -30,12 +30,12 @@ from ccmdesk.services import patient_record, time_log
 from ccmdesk.services.changes import Changes
 from ccmdesk.services.patient_list import PatientListRow, patient_list
 from ccmdesk.ui.context import AppContext
-from ccmdesk.ui.dialogs import RecoveryDialog, SwitchPatientDialog
+from ccmdesk.ui.dialogs import PreferencesDialog, RecoveryDialog, SwitchPatientDialog
 from ccmdesk.ui.forms import tell
 from ccmdesk.ui.patient_record import PatientRecord
 from ccmdesk.ui.patient_table import FILTERS, Column, PatientTableModel
 from ccmdesk.ui.progress_delegate import MinutesBarDelegate
-from ccmdesk.ui.stopwatch import StopwatchPanel
+from ccmdesk.ui.stopwatch import STILL_ON_CALL_KEY, StopwatchPanel
 
 log = logging.getLogger(__name__)
 MONTHS_BACK = 12
@@ -90,11 +90,13 @@ class MainWindow(QMainWindow):
         self.add_entry_action = QAction("Add time entry…", self)
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.preferences_action = QAction("Preferences…", self)
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.refresh_action)
+        file_menu.addAction(self.preferences_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         patient_menu = menu.addMenu("&Patient")
@@ -207,6 +209,7 @@ class MainWindow(QMainWindow):
         self.add_entry_action.triggered.connect(self.record.time_log.add)
         self.refresh_action.triggered.connect(self.reload_list)
         self.quit_action.triggered.connect(self.close)
+        self.preferences_action.triggered.connect(self.edit_preferences)
         self.search.textChanged.connect(self.model.set_search)
         self.model.modelReset.connect(self._after_model_reset)
         self.filter_group.idClicked.connect(self._filter_changed)
@@ -423,6 +426,12 @@ class MainWindow(QMainWindow):
     def _failed(self, error: Exception) -> None:
         log.error("background task failed: %s", type(error).__name__)
         self.statusBar().showMessage(f"Could not load: {error}", 15000)
+
+    def edit_preferences(self) -> None:
+        current = self.ctx.setting_int(STILL_ON_CALL_KEY, 60)
+        minutes = PreferencesDialog.ask(self, current)
+        if minutes is not None:
+            self.ctx.settings.setValue(STILL_ON_CALL_KEY, minutes)
 
     # -- layout memory and closing -------------------------------------------------------
 

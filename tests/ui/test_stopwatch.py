@@ -85,8 +85,12 @@ def test_heartbeat_records_that_the_app_is_alive(window, practice, clock):
     window.stopwatch.stop()
 
 
-def test_still_on_the_call_question(window, practice, clock, qtbot):
-    window.ctx.settings.setValue("stopwatch/ask_after_minutes", 30)
+def test_still_on_the_call_question(window, practice, clock, qtbot, monkeypatch):
+    from ccmdesk.ui.dialogs import PreferencesDialog
+
+    monkeypatch.setattr(PreferencesDialog, "ask", classmethod(lambda cls, parent, now: 30))
+    window.preferences_action.trigger()
+    assert window.ctx.setting_int("stopwatch/ask_after_minutes", 60) == 30
     open_patient(window, practice["ada"])
     window.stopwatch.start()
     clock.advance(29 * 60)
