@@ -112,12 +112,28 @@ class PatientTableModel(QAbstractTableModel):
         self._refresh()
 
     def update_rows(self, rows: Iterable[PatientListRow]) -> None:
-        """Replace the given patients' rows (after a stop, an edit ...)."""
+        """Replace the given patients' rows (after a stop, an edit ...).
+
+        Only those rows' caches are rebuilt; the whole list is re-sorted only
+        when a changed row's sort value moved, so a Stop costs milliseconds.
+        """
         fresh = {row.patient_id: row for row in rows}
         if not fresh:
             return
-        self._all = [fresh.get(row.patient_id, row) for row in self._all]
-        self._order_all()
+        column = self._sort[0]
+        moved = False
+        for position, old in enumerate(self._all):
+            new = fresh.get(old.patient_id)
+            if new is None:
+                continue
+            moved |= self._sort_value(new, column) != self._sort_value(old, column)
+            self._all[position] = new
+            self._keys[position] = _search_key(new)
+            for name, test in FILTERS.items():
+                self._passes[name][position] = test(new)
+            self._texts.pop(new.patient_id, None)
+        if moved:
+            self._order_all()
         self._refresh()
 
     def set_search(self, text: str) -> None:

@@ -137,6 +137,28 @@ def main() -> None:
             f"ICD-10 completion per keystroke: median {statistics.median(times) * 1000:.1f} ms, "
             f"worst {max(times) * 1000:.1f} ms"
         )
+        ids = list(window.rows)[:40]
+        opened, starts, stops = [], [], []
+        for patient_id in ids:
+            started = time.perf_counter()
+            window.open_patient(patient_id)
+            qt.processEvents()
+            opened.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            window.stopwatch.start()
+            starts.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            window.stopwatch.stop()
+            stops.append(time.perf_counter() - started)
+        for label, values in (
+            ("open a patient's record", opened),
+            ("Start (write the running entry)", starts),
+            ("Stop (write the entry)", stops),
+        ):
+            print(
+                f"{label} on the GUI thread: median {statistics.median(values) * 1000:.1f} ms, "
+                f"worst {max(values) * 1000:.1f} ms"
+            )
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak resident memory with the list and the ICD index loaded: {rss:.0f} MB")
         window.ctx.tasks.wait()
