@@ -170,11 +170,17 @@ def cmd_billing(args: argparse.Namespace) -> int:
     month = _month(args.month)
     if not args.csv and not args.pdf:
         raise CliError("billing: say where to write it: --csv FILE and/or --pdf FILE")
-    if args.pdf:
-        raise CliError("billing --pdf: the billing summary PDF is not available in this version")
+    if args.csv == "-" and args.pdf == "-":
+        raise CliError("billing: only one of --csv and --pdf can be - (standard output)")
     db = _open(_database_url(args))
     try:
         report = compute_month(db, month)
+        pdf = None
+        if args.pdf:  # laid out before anything is written, so a failure writes nothing
+            from ccmdesk.reports.billing_pdf import render_billing_summary
+            from ccmdesk.reports.billing_summary import load_billing_summary
+
+            pdf = render_billing_summary(load_billing_summary(db, report))
     finally:
         db.close()
     if report.fees.note:
@@ -182,8 +188,10 @@ def cmd_billing(args: argparse.Namespace) -> int:
     if args.csv == "-":
         write_billing_csv(report, sys.stdout)
         sys.stdout.flush()
-    else:
+    elif args.csv:
         _write_text(Path(args.csv), lambda handle: write_billing_csv(report, handle))
+    if pdf is not None:
+        _emit_pdf(args.pdf, pdf)
     billable = sum(1 for row in report.rows if row.result.billable)
     _say(f"{month}: {len(report.rows)} patients, {billable} billable")
     return EXIT_OK
@@ -202,8 +210,67 @@ def _write_text(path: Path, write) -> None:  # type: ignore[no-untyped-def]
         partial.unlink(missing_ok=True)
 
 
-def cmd_not_yet(args: argparse.Namespace) -> int:
-    raise CliError(f"{args.command}: not available in this version of ccmdesk ({__version__})")
+def _emit_pdf(target: str, data: bytes) -> None:
+    """PDF bytes to standard output (``-``) or to a file, completely or not at all."""
+    if target == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    path = Path(target)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except OSError as error:
+        raise CliError(f"{path}: cannot be written ({error.strerror or error})") from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def cmd_timelog(args: argparse.Namespace) -> int:
+    from ccmdesk.reports.timelog import TimeLogError
+    from ccmdesk.reports.timelog_load import load_time_log
+    from ccmdesk.reports.timelog_pdf import render_time_log
+
+    month = _month(args.month)
+    db = _open(_database_url(args))
+    try:
+        log = load_time_log(db, args.mrn, month)
+    except TimeLogError as error:
+        raise CliError(f"timelog: {error}") from None
+    finally:
+        db.close()
+    _emit_pdf(args.pdf, render_time_log(log))
+    entries = f"{len(log.entries)} {'entry' if len(log.entries) == 1 else 'entries'}"
+    _say(f"{month}: time log of {entries}, {log.minutes} countable minutes")
+    return EXIT_OK
+
+
+def cmd_careplan(args: argparse.Namespace) -> int:
+    """Print the current care plan: the latest signed version, else the draft marked DRAFT."""
+    from ccmdesk.reports.care_plan_pdf import render_care_plan
+    from ccmdesk.services.care_plans import CarePlanError, printable_plan
+
+    db = _open(_database_url(args))
+    try:
+        report = printable_plan(db, args.mrn)
+    except CarePlanError as error:
+        raise CliError(f"careplan: {error}") from None
+    finally:
+        db.close()
+    _emit_pdf(args.pdf, render_care_plan(report))
+    if report.draft:
+        _say(
+            f"{report.mrn}: care plan version {report.version_number} is not signed yet;"
+            " printed marked DRAFT"
+        )
+    else:
+        signed = report.signed_at.date().isoformat() if report.signed_at else ""
+        _say(
+            f"{report.mrn}: care plan version {report.version_number}, signed {signed}"
+            f" by {report.signed_by}"
+        )
+    return EXIT_OK
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -235,8 +302,8 @@ COMMANDS = {
     "demo": cmd_demo,
     "import": cmd_import,
     "billing": cmd_billing,
-    "careplan": cmd_not_yet,
-    "timelog": cmd_not_yet,
+    "careplan": cmd_careplan,
+    "timelog": cmd_timelog,
     "backup": cmd_backup,
 }
 

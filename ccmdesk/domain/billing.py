@@ -247,7 +247,7 @@ def _next_threshold(
 # -- countable time (SPEC §1.3) -------------------------------------------------
 
 
-def _countable_intervals(facts: PatientMonth, zone: dt.tzinfo) -> list[tuple[EntryFact, Interval]]:
+def countable_intervals(facts: PatientMonth, zone: dt.tzinfo) -> list[tuple[EntryFact, Interval]]:
     lower, upper = facts.month.bounds_utc(zone)
     if facts.consent is not None:
         lower = max(lower, start_of_day_utc(facts.consent.consent_date, zone))
@@ -309,7 +309,7 @@ def _checks(facts: PatientMonth, has_family: bool) -> tuple[Check, ...]:
 
 def evaluate(facts: PatientMonth, zone: dt.tzinfo, fees: FeeSchedule) -> MonthResult:
     """Decide one patient-month: minutes, checks, codes, amount, what is next."""
-    counted = _countable_intervals(facts, zone)
+    counted = countable_intervals(facts, zone)
     billing_id = facts.billing_practitioner_id
     own = [iv for entry, iv in counted if billing_id is not None and entry.staff_id == billing_id]
     others = [iv for entry, iv in counted if billing_id is None or entry.staff_id != billing_id]

@@ -32,8 +32,9 @@ Choices made here (the brief leaves them open):
 * In a month still in progress (or ending in an opt-out) the month's minutes
   are scaled to the working days available, so the current month looks like
   a real month half done: many patients still short of 20 minutes.
-* Care plans are recorded as ``patient.care_plan_date`` (as an import would);
-  the demo writes no care-plan versions.
+* Care plans: ``patient.care_plan_date`` marks when each plan was established,
+  and :mod:`ccmdesk.services.demo_care_plans` writes the plans themselves
+  (versions, signatures, copies given), version 1 dated that same day.
 """
 
 from __future__ import annotations
@@ -236,6 +237,9 @@ def build_demo(
     with db.transaction() as session:
         _refuse_unless_empty(session)
         summary = builder.write(session, patients, actor or Actor.command_line(), seed)
+        from ccmdesk.services.demo_care_plans import add_demo_care_plans
+
+        add_demo_care_plans(session, builder.today, builder.cutoff, seed)
     return DemoSummary(**{**summary, "elapsed_seconds": time.perf_counter() - started})
 
 

@@ -17,9 +17,10 @@ from ccmdesk.domain.billing import evaluate, opted_out_before
 from ccmdesk.domain.time import Month
 from ccmdesk.domain.vocabulary import REASON_LABELS
 from ccmdesk.services.billing import no_gc_pauses
+from ccmdesk.services.care_plans import current_review_dates
 from ccmdesk.services.practice import fee_schedule, practice_zone
 from ccmdesk.storage.database import Database
-from ccmdesk.storage.models import CarePlan, CarePlanVersion, ConsentRecord, Patient, TimeEntry
+from ccmdesk.storage.models import ConsentRecord, Patient, TimeEntry
 from ccmdesk.storage.month_facts import load_month
 
 CONSENTED, NO_CONSENT, DECLINED, OPTED_OUT = "Consented", "No consent", "Declined", "Opted out"
@@ -115,7 +116,7 @@ def patient_list(
                 )
             ).all()
         )
-        reviews = _next_reviews(session, patient_ids)
+        reviews = current_review_dates(session, patient_ids)
         rows = []
         for record in records:
             facts = record.facts
@@ -156,20 +157,6 @@ def patient_list(
                 )
             )
     return rows
-
-
-def _next_reviews(session, patient_ids) -> dict[int, dt.date | None]:  # type: ignore[no-untyped-def]
-    """The next review date of each patient's newest care-plan version."""
-    newest: dict[int, tuple[int, dt.date | None]] = {}
-    query = select(
-        CarePlan.patient_id, CarePlanVersion.number, CarePlanVersion.next_review_date
-    ).join(CarePlanVersion, CarePlanVersion.care_plan_id == CarePlan.id)
-    if patient_ids is not None:
-        query = query.where(CarePlan.patient_id.in_(patient_ids))
-    for patient_id, number, review in session.execute(query):
-        if patient_id not in newest or number > newest[patient_id][0]:
-            newest[patient_id] = (number, review)
-    return {pid: review for pid, (_, review) in newest.items()}
 
 
 def _utc(value: dt.datetime | str) -> dt.datetime:

@@ -98,6 +98,8 @@ class Staff(Base):
     credential: Mapped[str] = mapped_column(String(20), default="")
     role: Mapped[str] = mapped_column(String(20))
     npi: Mapped[str | None] = mapped_column(String(10), unique=True)
+    #: Direct line; a care plan prints the care manager's (SPEC §1.5 continuity).
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     login: Mapped[str | None] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

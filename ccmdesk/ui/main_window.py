@@ -35,6 +35,7 @@ from ccmdesk.ui.forms import tell
 from ccmdesk.ui.patient_record import PatientRecord
 from ccmdesk.ui.patient_table import FILTERS, Column, PatientTableModel
 from ccmdesk.ui.progress_delegate import MinutesBarDelegate
+from ccmdesk.ui.reports_window import ReportsWindow
 from ccmdesk.ui.stopwatch import STILL_ON_CALL_KEY, StopwatchPanel
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self._list_loading = False
         self._changed_during_load: set[int] = set()
         self.tray: QSystemTrayIcon | None = None
+        self.reports: ReportsWindow | None = None
 
         self._build_actions()
         self._build_toolbar()
@@ -90,6 +92,8 @@ class MainWindow(QMainWindow):
         self.add_entry_action = QAction("Add time entry…", self)
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.reports_action = QAction("Billing, reports and month close…", self)
+        self.reports_action.setShortcut(QKeySequence("Ctrl+E"))
         self.preferences_action = QAction("Preferences…", self)
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -103,6 +107,8 @@ class MainWindow(QMainWindow):
         patient_menu.addAction(self.find_action)
         patient_menu.addAction(self.toggle_action)
         patient_menu.addAction(self.add_entry_action)
+        month_menu = menu.addMenu("&Month end")
+        month_menu.addAction(self.reports_action)
 
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Month")
@@ -210,6 +216,7 @@ class MainWindow(QMainWindow):
         self.refresh_action.triggered.connect(self.reload_list)
         self.quit_action.triggered.connect(self.close)
         self.preferences_action.triggered.connect(self.edit_preferences)
+        self.reports_action.triggered.connect(self.open_reports)
         self.search.textChanged.connect(self.model.set_search)
         self.model.modelReset.connect(self._after_model_reset)
         self.filter_group.idClicked.connect(self._filter_changed)
@@ -426,6 +433,19 @@ class MainWindow(QMainWindow):
     def _failed(self, error: Exception) -> None:
         log.error("background task failed: %s", type(error).__name__)
         self.statusBar().showMessage(f"Could not load: {error}", 15000)
+
+    def open_reports(self) -> ReportsWindow:
+        """The month-end window (kept referenced: Qt would delete an orphan)."""
+        if self.reports is None:
+            self.reports = ReportsWindow(self.ctx, self)
+            self.reports.month_status_changed.connect(self._month_status_changed)
+        self.reports.show()
+        self.reports.raise_()
+        return self.reports
+
+    def _month_status_changed(self, month: Month) -> None:
+        if month == self.month and self.record.patient_id is not None:
+            self.record.time_log.load(self.record.patient_id, self.month)
 
     def edit_preferences(self) -> None:
         current = self.ctx.setting_int(STILL_ON_CALL_KEY, 60)

@@ -202,12 +202,6 @@ def test_backup_to_file_default_folder_and_stdout(data, tmp_path):
     assert sqlite3.connect(out).execute("SELECT count(*) FROM staff").fetchone()[0] == 3
 
 
-def test_not_yet_available_commands_fail_honestly(data, tmp_path):
-    done = run("careplan", "M1", "--pdf", str(tmp_path / "x.pdf"), data=data)
-    assert done.returncode == 1 and "not available in this version" in err(done)
-    assert not (tmp_path / "x.pdf").exists()
-
-
 @pytest.mark.parametrize(
     "args", [("frobnicate",), ("billing", "--month"), ("demo", "--patients", "0")]
 )

@@ -1,0 +1,63 @@
+"""Month-end documents for the office manager, as bytes, each print or export audited.
+
+The screens call these; the command line builds the same documents from the
+same report modules, so a PDF saved from the window and one printed by
+``ccmdesk billing --pdf`` agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from ccmdesk.domain.time import Month
+from ccmdesk.services import audit
+from ccmdesk.services.billing import MonthReport
+from ccmdesk.services.billing_csv import write_billing_csv
+from ccmdesk.storage.database import Database
+
+
+def _audit(db: Database, actor: audit.Actor, action: str, what: str, detail: str) -> None:
+    with db.transaction() as session:
+        audit.record(session, actor, action, what, detail=detail)
+
+
+def billing_csv_bytes(report: MonthReport, actor: audit.Actor, db: Database) -> bytes:
+    """The SPEC §2.2 export, byte for byte what ``billing --csv`` writes."""
+    buffer = io.StringIO(newline="")
+    write_billing_csv(report, buffer)
+    _audit(db, actor, "export", "billing_csv", f"{report.month}: {len(report.rows)} rows")
+    return buffer.getvalue().encode("utf-8")
+
+
+def billing_pdf_bytes(
+    db: Database, report: MonthReport, actor: audit.Actor, now: dt.datetime | None = None
+) -> bytes:
+    from ccmdesk.reports.billing_pdf import render_billing_summary
+    from ccmdesk.reports.billing_summary import load_billing_summary
+
+    data = render_billing_summary(load_billing_summary(db, report, now))
+    _audit(db, actor, "print", "billing_summary", f"{report.month}")
+    return data
+
+
+def time_log_pdf_bytes(
+    db: Database, mrn: str, month: Month, actor: audit.Actor, now: dt.datetime | None = None
+) -> bytes:
+    """One patient-month's time log; raises ``TimeLogError`` when there is none."""
+    from ccmdesk.reports.timelog_load import load_time_log
+    from ccmdesk.reports.timelog_pdf import render_time_log
+
+    data = render_time_log(load_time_log(db, mrn, month, now))
+    _audit(db, actor, "print", "time_log", f"{mrn} {month}")
+    return data
+
+
+def care_plan_pdf_bytes(db: Database, mrn: str, actor: audit.Actor) -> bytes:
+    """The patient's current care plan; raises ``CarePlanError`` when there is none."""
+    from ccmdesk.reports.care_plan_pdf import render_care_plan
+    from ccmdesk.services.care_plans import printable_plan
+
+    data = render_care_plan(printable_plan(db, mrn))
+    _audit(db, actor, "print", "care_plan", mrn)
+    return data
