@@ -150,6 +150,25 @@ def _changes(entry: TimeEntry, zone: dt.tzinfo, created: int | None = None) -> C
     )
 
 
+def _insert(
+    session: Session, entry: TimeEntry, actor: audit.Actor, action: str, zone: dt.tzinfo
+) -> Changes:
+    """Add a new entry with its audit event, in the caller's transaction."""
+    session.add(entry)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action,
+        "time_entry",
+        entity_id=entry.id,
+        patient_id=entry.patient_id,
+        after=_values(entry),
+        at=entry.created_at,
+    )
+    return _changes(entry, zone, entry.id)
+
+
 # -- the stopwatch ---------------------------------------------------------------
 
 
@@ -193,19 +212,7 @@ def start_timer(
             source="timer",
             created_at=now,
         )
-        session.add(entry)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            "start",
-            "time_entry",
-            entity_id=entry.id,
-            patient_id=patient_id,
-            after=_values(entry),
-            at=now,
-        )
-        return _changes(entry, zone, entry.id)
+        return _insert(session, entry, actor, "start", zone)
 
 
 def heartbeat(db: Database, entry_id: int, now: dt.datetime | None = None) -> None:
@@ -334,19 +341,7 @@ def add_manual(
             source="manual",
             created_at=now,
         )
-        session.add(entry)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            "create",
-            "time_entry",
-            entity_id=entry.id,
-            patient_id=patient_id,
-            after=_values(entry),
-            at=now,
-        )
-        return _changes(entry, zone, entry.id)
+        return _insert(session, entry, actor, "create", zone)
 
 
 def edit_entry(

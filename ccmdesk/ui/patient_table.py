@@ -16,12 +16,12 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from ccmdesk.services.patient_list import CONSENTED, PatientListRow
 from ccmdesk.ui import fmt
+from ccmdesk.ui.table_model import Index, TitledTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -90,7 +90,9 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _NUMERIC = frozenset({Column.CHRONIC, Column.MINUTES, Column.NEEDED})
 
 
-class PatientTableModel(QAbstractTableModel):
+class PatientTableModel(TitledTableModel):
+    titles = Column.TITLES
+
     def __init__(self, zone: dt.tzinfo, today: Callable[[], dt.date], parent=None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(parent)
         self.zone = zone
@@ -186,20 +188,8 @@ class PatientTableModel(QAbstractTableModel):
 
     # -- Qt model interface --------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._shown)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column.TITLES)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(Column.TITLES)
-        ):
-            return Column.TITLES[section]
-        return None
+    def row_total(self) -> int:
+        return len(self._shown)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort = (column, order)

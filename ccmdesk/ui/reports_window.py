@@ -13,9 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
     Qt,
     QUrl,
     Signal,
@@ -45,8 +42,8 @@ from ccmdesk.ui import fmt
 from ccmdesk.ui.batch import BatchJob, BatchResult
 from ccmdesk.ui.context import AppContext
 from ccmdesk.ui.forms import problem_label, show_problem
+from ccmdesk.ui.table_model import Index, TitledTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 TITLES = (
     "Patient",
     "MRN",
@@ -84,7 +81,9 @@ class Ask:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
-class SummaryModel(QAbstractTableModel):
+class SummaryModel(TitledTableModel):
+    titles = TITLES
+
     def __init__(self, parent=None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(parent)
         self.rows: list[BillingRow] = []
@@ -94,20 +93,8 @@ class SummaryModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(TITLES)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(TITLES)
-        ):
-            return TITLES[section]
-        return None
+    def row_total(self) -> int:
+        return len(self.rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,8 +27,8 @@ from ccmdesk.ui import fmt
 from ccmdesk.ui.context import AppContext
 from ccmdesk.ui.dialogs import DeleteReasonDialog, EntryDialog
 from ccmdesk.ui.forms import problem_label, show_problem
+from ccmdesk.ui.table_model import Index, TitledTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 TITLES = ("Date", "Time", "Min:sec", "Staff", "Activity", "Note", "Source")
 NOTE = 5
 
@@ -47,7 +47,9 @@ def overlapping_ids(entries: list[EntryView]) -> set[int]:
     return {o.first_id for o in found} | {o.second_id for o in found}
 
 
-class TimeLogModel(QAbstractTableModel):
+class TimeLogModel(TitledTableModel):
+    titles = TITLES
+
     def __init__(self, zone: dt.tzinfo, parent=None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(parent)
         self.zone = zone
@@ -60,20 +62,8 @@ class TimeLogModel(QAbstractTableModel):
         self.overlaps = overlapping_ids(entries)
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(TITLES)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(TITLES)
-        ):
-            return TITLES[section]
-        return None
+    def row_total(self) -> int:
+        return len(self.entries)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.entries):
