@@ -1,17 +1,34 @@
 """Composition root: open the database, build the context and the main window, run Qt.
 
 Everything the window needs is created here and passed in explicitly.
+
+Start-up shows a plain window at once ("Opening …") and does the slow part —
+importing SQLAlchemy and the services, opening and checking the database — on
+a worker thread, then builds the real window in place of the first.  Only
+non-Qt modules are imported on the worker; every widget is made on the GUI
+thread.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+from typing import TYPE_CHECKING, Any
 
 from ccmdesk import paths
-from ccmdesk.storage.database import Database, open_database
+
+if TYPE_CHECKING:
+    from ccmdesk.storage.database import Database
+    from ccmdesk.ui.main_window import MainWindow
+
+SETTINGS_FILE = "settings.ini"
 
 
-def build_window(db: Database, settings_path: str | None = None):  # -> MainWindow
+def settings_path() -> str:
+    return str(paths.user_data_dir() / SETTINGS_FILE)
+
+
+def build_window(db: Database, settings_file: str | None = None) -> MainWindow:
     """The main window on ``db`` (a QApplication must exist)."""
     from PySide6.QtCore import QSettings
 
@@ -21,26 +38,82 @@ def build_window(db: Database, settings_path: str | None = None):  # -> MainWind
     from ccmdesk.ui.tasks import TaskRunner
 
     name, zone = practice_info(db)
-    path = settings_path or str(paths.user_data_dir() / "settings.ini")
-    settings = QSettings(path, QSettings.Format.IniFormat)
+    settings = QSettings(settings_file or settings_path(), QSettings.Format.IniFormat)
     ctx = AppContext(db=db, zone=zone, settings=settings, tasks=TaskRunner())
     return MainWindow(ctx, name)
+
+
+def _prepare(url: str, result: dict[str, Any]) -> None:
+    """Worker thread: the slow, Qt-free part of start-up."""
+    try:
+        from ccmdesk.services import (  # noqa: F401  (imported here, off the GUI thread)
+            billing,
+            month_end,
+            patient_list,
+            patient_record,
+            time_log,
+        )
+        from ccmdesk.storage.database import open_database
+
+        result["db"] = open_database(url)
+    except Exception as error:  # shown to the user on the GUI thread
+        result["error"] = error
+
+
+def _shell():  # -> QMainWindow
+    """The first window: where the real one will be, saying what is happening."""
+    from PySide6.QtCore import QByteArray, QSettings, Qt
+    from PySide6.QtWidgets import QLabel, QMainWindow
+
+    shell = QMainWindow()
+    shell.setWindowTitle("ccmdesk")
+    label = QLabel("Opening the practice…")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet("font-size: 18px; color: #555;")
+    shell.setCentralWidget(label)
+    geometry = QSettings(settings_path(), QSettings.Format.IniFormat).value("window/geometry")
+    if not (isinstance(geometry, QByteArray) and shell.restoreGeometry(geometry)):
+        shell.resize(1400, 860)
+    return shell
 
 
 def run_gui(url: str) -> int:
     """Open the application on ``url`` and run until the window closes."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ccmdesk")
     app.setOrganizationName("ccmdesk")
-    db = open_database(url)
-    try:
-        window = build_window(db)
+    shell = _shell()
+    shell.show()
+    result: dict[str, Any] = {}
+    worker = threading.Thread(target=_prepare, args=(url, result), daemon=True)
+    worker.start()
+    state: dict[str, Any] = {"code": 0}
+
+    def finish() -> None:
+        if worker.is_alive():
+            QTimer.singleShot(20, finish)
+            return
+        if "error" in result:
+            QMessageBox.critical(shell, "ccmdesk cannot open the practice", str(result["error"]))
+            state["code"] = 1
+            shell.close()
+            return
+        window = build_window(result["db"])
+        window.setGeometry(shell.geometry())
         window.show()
+        shell.close()
+        state["window"] = window  # keep a reference: Qt would delete an orphan
         window.start()
         QTimer.singleShot(0, window.recover_timers)
-        return app.exec()
+
+    QTimer.singleShot(0, finish)
+    try:
+        code = app.exec()
     finally:
-        db.close()
+        worker.join()
+        if "db" in result:
+            result["db"].close()
+    return state["code"] or code

@@ -26,3 +26,17 @@ def test_run_gui_opens_the_practice_and_remembers_the_layout(practice, user_data
     assert seen == ["ccmdesk — Test Practice", "3"]
     saved = (user_data / "settings.ini").read_text()
     assert "[window]" in saved and "geometry=@ByteArray" in saved
+
+
+def test_a_database_that_cannot_be_opened_is_explained_in_a_window(tmp_path, monkeypatch, qapp):
+    from PySide6.QtWidgets import QMessageBox
+
+    foreign = tmp_path / "letters.sqlite3"
+    foreign.write_text("not a database")
+    shown: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox, "critical", staticmethod(lambda parent, title, text: shown.append(text))
+    )
+    assert app.run_gui(f"sqlite:///{foreign}") == 1
+    assert len(shown) == 1 and "not an SQLite database" in shown[0]
+    assert foreign.read_text() == "not a database"
