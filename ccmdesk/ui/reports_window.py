@@ -325,8 +325,13 @@ class ReportsWindow(QDialog):
         )
         if chosen is None:
             return
-        _write(Path(chosen), month_end.billing_csv_bytes(self.report, self.ctx.actor, self.ctx.db))
-        self._written(Path(chosen), False)
+        report, actor, db, target = self.report, self.ctx.actor, self.ctx.db, Path(chosen)
+        self._busy(True)
+        self.ctx.tasks.run(
+            lambda: _write(target, month_end.billing_csv_bytes(report, actor, db)),
+            lambda path: self._written(path, False),
+            self._failed,
+        )
 
     def _written(self, path: Path, open_after: bool) -> None:
         self._busy(False)

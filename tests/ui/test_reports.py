@@ -44,10 +44,11 @@ def test_the_summary_agrees_with_the_billing_engine(reports, practice):
     )
 
 
-def test_csv_export_is_the_billing_csv(reports, practice, tmp_path, monkeypatch):
+def test_csv_export_is_the_billing_csv(reports, practice, tmp_path, monkeypatch, qtbot):
     target = tmp_path / "october.csv"
     monkeypatch.setattr(Ask, "save_path", staticmethod(lambda *a: str(target)))
     reports.export_csv.click()
+    qtbot.waitUntil(lambda: "Saved" in reports.message.text(), timeout=10_000)
     expected = io.StringIO(newline="")
     write_billing_csv(compute_month(practice["db"], OCTOBER), expected)
     assert target.read_bytes() == expected.getvalue().encode("utf-8")
