@@ -401,6 +401,7 @@ class MainWindow(QMainWindow):
     def _staff_changed(self) -> None:
         self.ctx.staff_id = self.staff_combo.currentData()
         self.ctx.staff_name = self.staff_combo.currentText().split(",")[0]
+        self.record.staff_changed()
         if self.ctx.staff_id is not None:
             self.ctx.settings.setValue("user/staff_id", self.ctx.staff_id)
             running = time_log.running_timers(self.ctx.db, self.ctx.staff_id)
@@ -491,6 +492,7 @@ class MainWindow(QMainWindow):
                 self.stopwatch.beat()
         if self.record.has_unsaved():
             self.record.overview.save()
+        self.record.care_plan.flush()  # a draft typed in the last second
         self.save_layout()
         self.ctx.tasks.wait()
         event.accept()

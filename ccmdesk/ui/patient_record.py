@@ -10,6 +10,7 @@ from ccmdesk.services import patient_record
 from ccmdesk.services.patient_list import PatientListRow
 from ccmdesk.services.patient_record import PatientDetail
 from ccmdesk.ui import fmt
+from ccmdesk.ui.care_plan_editor import CarePlanEditor
 from ccmdesk.ui.context import AppContext
 from ccmdesk.ui.record_conditions import ConditionsTab
 from ccmdesk.ui.record_consent import ConsentTab
@@ -29,16 +30,19 @@ class PatientRecord(QWidget):
         self.header.setStyleSheet("font-size: 17px; font-weight: 600;")
         self.subheader = QLabel("")
         self.subheader.setStyleSheet("color: #444;")
+        self.subheader.setWordWrap(True)  # a long status must not widen the record pane
         self.tabs = QTabWidget()
         self.overview = OverviewTab(ctx)
         self.conditions = ConditionsTab(ctx)
         self.consent = ConsentTab(ctx)
         self.time_log = TimeLogTab(ctx)
+        self.care_plan = CarePlanEditor(ctx)
         self.tabs.addTab(self.time_log, "Time log")
         self.tabs.addTab(self.overview, "Patient")
         self.tabs.addTab(self.conditions, "Conditions")
         self.tabs.addTab(self.consent, "Consent and visits")
-        for tab in (self.overview, self.conditions, self.consent, self.time_log):
+        self.tabs.addTab(self.care_plan, "Care plan")
+        for tab in (self.overview, self.conditions, self.consent, self.time_log, self.care_plan):
             tab.changed.connect(self._tab_changed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -49,6 +53,11 @@ class PatientRecord(QWidget):
 
     def set_staff(self, staff: list) -> None:  # type: ignore[type-arg]
         self.overview.set_staff(staff)
+        self.care_plan.set_staff(staff)
+
+    def staff_changed(self) -> None:
+        """The person working changed: the care plan saves what was typed, re-checks rights."""
+        self.care_plan.staff_changed()
 
     @property
     def patient_id(self) -> int | None:
@@ -61,6 +70,7 @@ class PatientRecord(QWidget):
         self.conditions.load(self.detail)
         self.consent.load(self.detail, month)
         self.time_log.load(patient_id, month)
+        self.care_plan.load(self.detail)  # saves the previous patient's draft first
         self.tabs.setEnabled(True)
         self._show_header()
 
@@ -84,6 +94,7 @@ class PatientRecord(QWidget):
         if self.detail is not None:
             self.detail = patient_record.load_patient(self.ctx.db, self.detail.id)
             self._show_header()
+            self.care_plan.update_patient(self.detail)
         self.changed.emit(changes)
 
     def has_unsaved(self) -> bool:
