@@ -85,6 +85,9 @@ def run_gui(url: str) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ccmdesk")
     app.setOrganizationName("ccmdesk")
+    from ccmdesk.ui.icons import app_icon
+
+    app.setWindowIcon(app_icon())
     shell = _shell()
     shell.show()
     result: dict[str, Any] = {}

@@ -32,6 +32,7 @@ from ccmdesk.services.patient_list import PatientListRow, patient_list
 from ccmdesk.ui.context import AppContext
 from ccmdesk.ui.dialogs import PreferencesDialog, RecoveryDialog, SwitchPatientDialog
 from ccmdesk.ui.forms import tell
+from ccmdesk.ui.icons import app_icon
 from ccmdesk.ui.patient_record import PatientRecord
 from ccmdesk.ui.patient_table import FILTERS, Column, PatientTableModel
 from ccmdesk.ui.progress_delegate import MinutesBarDelegate
@@ -205,7 +206,9 @@ class MainWindow(QMainWindow):
 
     def _build_tray(self) -> None:
         if QSystemTrayIcon.isSystemTrayAvailable():
-            icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
+            icon = app_icon()
+            if icon.isNull():
+                icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
             self.tray = QSystemTrayIcon(icon, self)
             self.tray.setToolTip("ccmdesk")
 
