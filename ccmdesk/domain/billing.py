@@ -12,7 +12,10 @@ Choices the SPEC leaves open, made here:
   billing practitioner's; both are unions of their own entries, so with
   overlaps they need not add up to ``minutes``.
 * The consent date counts from local midnight of that day (time "on or after
-  the consent date").
+  the consent date").  A renewed consent (a new billing practitioner) does not
+  cut the time before it while the earlier consent was still in force; the
+  12-month initiating-visit window is anchored on the consent in force for the
+  month, i.e. the new practitioner's.
 * Overlaps are looked for among countable entries (the ones merged).
 * "Minutes to the next code" assumes the extra minutes are clinical-staff
   minutes and names the first threshold that raises the best amount.
@@ -90,6 +93,26 @@ def applicable_consent(consents: Sequence[ConsentFact], month: Month) -> Consent
     return given[0] if given else None
 
 
+def covered_since(consents: Sequence[ConsentFact], consent: ConsentFact | None) -> dt.date | None:
+    """The first day of the unbroken consent that ``consent`` belongs to.
+
+    A patient who consents again (say the billing practitioner changed) was
+    covered all along, so time before the new consent's date still counts.
+    Coverage is broken only when an earlier consent's opt-out took effect
+    (the end of its month) before the month of the next consent.
+    """
+    if consent is None:
+        return None
+    given = sorted((c for c in consents if not c.declined), key=lambda c: c.consent_date)
+    start = consent.consent_date
+    earlier = [c for c in given if c.consent_date < consent.consent_date]
+    for previous in reversed(earlier):
+        if previous.opt_out_date is not None and Month.of(previous.opt_out_date) < Month.of(start):
+            break
+        start = previous.consent_date
+    return start
+
+
 def opted_out_before(consent: ConsentFact | None, month: Month) -> bool:
     """An opt-out takes effect at the end of the month it was recorded in."""
     return (
@@ -112,6 +135,9 @@ class PatientMonth:
     care_plan_date: dt.date | None
     complex_month: bool
     entries: Sequence[EntryFact]
+    #: Start of unbroken consent coverage (see :func:`covered_since`); None
+    #: means the consent's own date.
+    covered_from: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -250,7 +276,8 @@ def _next_threshold(
 def countable_intervals(facts: PatientMonth, zone: dt.tzinfo) -> list[tuple[EntryFact, Interval]]:
     lower, upper = facts.month.bounds_utc(zone)
     if facts.consent is not None:
-        lower = max(lower, start_of_day_utc(facts.consent.consent_date, zone))
+        since = facts.covered_from or facts.consent.consent_date
+        lower = max(lower, start_of_day_utc(since, zone))
     counted = []
     for entry in facts.entries:
         if entry.activity in NON_COUNTABLE_ACTIVITIES or entry.staff_role not in COUNTING_ROLES:

@@ -77,20 +77,26 @@ def schedule_for_year(
     shipped: Mapping[int, Mapping[str, Decimal]],
     overrides: Mapping[int, Mapping[str, Decimal]] | None = None,
 ) -> FeeSchedule:
-    """The amounts for ``year``: its shipped schedule (or the latest earlier one),
-    with the practice's overrides for that year on top."""
-    own = dict((overrides or {}).get(year, {}))
+    """The amounts for ``year``: its shipped schedule (or the latest earlier one,
+    with the practice's overrides of that year), then the practice's overrides
+    for ``year`` itself on top."""
+    overrides = overrides or {}
+    own = dict(overrides.get(year, {}))
     note = ""
     if year in shipped:
-        base = shipped[year]
+        base = dict(shipped[year])
     else:
         earlier = [y for y in shipped if y < year]
         source = max(earlier) if earlier else min(shipped)
-        base = shipped[source]
+        borrowed = dict(overrides.get(source, {}))
+        base = {**shipped[source], **borrowed}
         if set(FEE_CODES) - set(own):
             which = "latest earlier" if earlier else "earliest"
-            note = f"No {year} fee schedule is on file; the {which} one ({source}) is used" + (
-                " with the practice's overrides." if own else "."
+            with_rates = f" with the practice's {source} amounts" if borrowed else ""
+            and_own = " and the practice's overrides" if own else ""
+            note = (
+                f"No {year} fee schedule is on file; the {which} one ({source}){with_rates}"
+                f" is used{and_own}."
             )
     amounts = {**base, **own}
     return FeeSchedule(year, amounts, note, frozenset(own))

@@ -36,14 +36,15 @@ def shipped_schedules() -> dict[int, dict[str, Decimal]]:
 
 
 def fee_schedule(session: Session, year: int) -> FeeSchedule:
-    """The shipped schedule for ``year`` with the practice's overrides applied."""
-    overrides = {
-        row.code: row.amount
-        for row in session.execute(
-            select(FeeOverride.code, FeeOverride.amount).where(FeeOverride.year == year)
-        )
-    }
-    return schedule_for_year(year, shipped_schedules(), {year: overrides})
+    """The shipped schedule for ``year`` with the practice's overrides applied.
+
+    All overrides are read (a handful of rows): a year without a shipped
+    schedule borrows an earlier year, and that year's practice rates with it.
+    """
+    overrides: dict[int, dict[str, Decimal]] = {}
+    for row in session.execute(select(FeeOverride.year, FeeOverride.code, FeeOverride.amount)):
+        overrides.setdefault(row.year, {})[row.code] = row.amount
+    return schedule_for_year(year, shipped_schedules(), overrides)
 
 
 def set_fee_override(

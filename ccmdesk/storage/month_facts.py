@@ -21,6 +21,7 @@ from ccmdesk.domain.billing import (
     EntryFact,
     PatientMonth,
     applicable_consent,
+    covered_since,
     opted_out_before,
 )
 from ccmdesk.domain.time import Month
@@ -224,6 +225,7 @@ def load_month(
             billing_practitioner_id=row.billing_practitioner_id,
             conditions=tuple(conditions.get(row.id, ())),
             consent=consent,
+            covered_from=covered_since(consents.get(row.id, ()), consent),
             initiating_visits=tuple(visits.get(row.id, ())),
             care_plan_date=min(plan_dates) if plan_dates else None,
             complex_month=row.id in complex_ids,

@@ -143,3 +143,22 @@ def test_minutes_to_the_next_code(minutes, complex_month, to_next, next_codes):
     facts = eligible("2026-03", *entries, complex_month=complex_month)
     result = evaluate(facts, NY, FEES_2026)
     assert (result.minutes_to_next, result.next_codes) == (to_next, next_codes)
+
+
+def test_a_year_without_a_schedule_borrows_the_practice_rates_too():
+    """§1.4 the practice's locality rates survive into a year with no shipped schedule."""
+    from ccmdesk.domain.fees import schedule_for_year
+    from tests.domain.billing_helpers import SHIPPED
+
+    overrides = {2026: {"99490": Decimal("70.15")}}
+    borrowed = schedule_for_year(2027, SHIPPED, overrides)
+    assert borrowed.amount("99490") == Decimal("70.15")
+    assert borrowed.amount("99439") == Decimal("50.44")
+    assert borrowed.note == (
+        "No 2027 fee schedule is on file; the latest earlier one (2026) with the practice's"
+        " 2026 amounts is used."
+    )
+    own = schedule_for_year(2027, SHIPPED, {**overrides, 2027: {"99439": Decimal("51.00")}})
+    assert (own.amount("99490"), own.amount("99439")) == (Decimal("70.15"), Decimal("51.00"))
+    assert own.note.endswith("is used and the practice's overrides.")
+    assert schedule_for_year(2026, SHIPPED, overrides).note == ""

@@ -194,3 +194,39 @@ def test_care_plan_on_the_last_day_counts():
 def test_result_month_matches_facts():
     facts = replace(eligible("2026-03", ENOUGH), month=Month(2026, 3))
     assert evaluate(facts, NY, FEES_2026).month == Month(2026, 3)
+
+
+def test_renewed_consent_keeps_the_time_before_it():
+    """§1.1 consent is obtained again when the billing practitioner changes; the patient
+    was covered all along, so time before the new consent's date still counts (§1.3)."""
+    from ccmdesk.domain.billing import covered_since
+
+    first, renewed = ConsentFact(D(2025, 1, 10)), ConsentFact(D(2026, 3, 15))
+    facts = eligible(
+        "2026-03",
+        entry("2026-03-03 10:00", 25),
+        entry("2026-03-20 10:00", 5),
+        consent=renewed,
+        covered_from=covered_since([first, renewed], renewed),
+        initiating_visits=(D(2026, 3, 1),),
+    )
+    result = evaluate(facts, NY, FEES_2026)
+    assert result.minutes == 30 and result.codes == "99490"
+
+
+@pytest.mark.parametrize(
+    ("opt_out", "expected"),
+    [
+        (None, D(2024, 1, 10)),  # never opted out: one unbroken coverage
+        (D(2026, 3, 2), D(2024, 1, 10)),  # opt-out not yet in effect in March
+        (D(2026, 2, 20), D(2026, 3, 15)),  # opted out in February: coverage broke
+    ],
+)
+def test_coverage_breaks_only_where_an_opt_out_took_effect(opt_out, expected):
+    from ccmdesk.domain.billing import covered_since
+
+    first = ConsentFact(D(2024, 1, 10), opt_out_date=opt_out)
+    renewed = ConsentFact(D(2026, 3, 15))
+    declined = ConsentFact(D(2025, 5, 1), declined=True)
+    assert covered_since([first, declined, renewed], renewed) == expected
+    assert covered_since([first], None) is None

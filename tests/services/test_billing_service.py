@@ -147,9 +147,10 @@ def test_fee_overrides_and_missing_year(db):
     assert report.fees.note == ""
     future = compute_month(db, Month(2027, 1))
     assert future.fees.note == (
-        "No 2027 fee schedule is on file; the latest earlier one (2026) is used."
+        "No 2027 fee schedule is on file; the latest earlier one (2026) with the"
+        " practice's 2026 amounts is used."
     )
-    assert future.fees.amount("99490") == Decimal("66.13")
+    assert future.fees.amount("99490") == Decimal("70.00")  # the practice's rate carries on
 
 
 def test_month_costs_the_same_few_queries_for_many_patients(db):
