@@ -227,3 +227,24 @@ def test_mbi_belonging_to_another_patient_is_refused(staffed, tmp_path):
         f"{path}:2: mbi: 1EG4TE5MK73 already belongs to patient P-1"
     ]
     assert count(db, Patient) == 2
+
+
+def test_two_people_with_one_name_told_apart_by_npi_reimport_cleanly(db, tmp_path):
+    rows = ["Jane Doe,RN,clinical_staff,", "Jane Doe,MD,practitioner,1234567893"]
+    path = write_csv(tmp_path, "staff.csv", STAFF_HEADER, rows)
+    first = import_staff(db, path, ACTOR)
+    assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
+    again = import_staff(db, path, ACTOR)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    assert count(db, Staff) == 2
+
+
+def test_a_name_imported_without_npi_gets_its_npi_later(db, tmp_path):
+    import_staff(
+        db, write_csv(tmp_path, "a.csv", STAFF_HEADER, ["Lee Park,NP,clinical_staff,"]), ACTOR
+    )
+    later = write_csv(tmp_path, "b.csv", STAFF_HEADER, ["Lee Park,NP,practitioner,1234567893"])
+    summary = import_staff(db, later, ACTOR)
+    assert (summary.created, summary.updated) == (0, 1)
+    with db.transaction() as session:
+        assert session.scalars(select(Staff.npi)).all() == ["1234567893"]

@@ -72,6 +72,37 @@ def _validate(path: Path, problems: Problems) -> list[StaffRow]:
     return rows
 
 
+def _match(
+    row: StaffRow,
+    by_npi: dict[str, Staff],
+    by_name: dict[str, list[Staff]],
+    named_without_npi: set[str],
+) -> tuple[Staff | None, str | None]:
+    """The staff member a row speaks of (None: a new one), or why it is ambiguous.
+
+    An NPI identifies a person.  A name alone matches the one person of that
+    name without an NPI (or, failing that, the only one of that name); two
+    people may share a name as long as their NPIs tell them apart.  A row with
+    a new NPI takes over a same-named person without one, unless the file
+    itself also lists that name without an NPI (then they are two people).
+    """
+    if row.npi and row.npi in by_npi:
+        return by_npi[row.npi], None
+    if row.npi and row.name in named_without_npi:
+        return None, None
+    named = by_name.get(row.name, [])
+    without_npi = [m for m in named if not m.npi]
+    if len(without_npi) > 1:
+        return None, f"{len(without_npi)} staff without an NPI are named so; add the NPI"
+    if without_npi:
+        return without_npi[0], None
+    if row.npi is None and len(named) == 1:
+        return named[0], None
+    if row.npi is None and len(named) > 1:
+        return None, f"{len(named)} staff are named so; add the NPI"
+    return None, None
+
+
 def import_staff(db: Database, path: Path, actor: audit.Actor) -> ImportSummary:
     problems = Problems()
     rows = _validate(path, problems)
@@ -84,21 +115,12 @@ def import_staff(db: Database, path: Path, actor: audit.Actor) -> ImportSummary:
         by_name: dict[str, list[Staff]] = {}
         for member in existing:
             by_name.setdefault(member.name, []).append(member)
+        named_without_npi = {row.name for row in rows if row.npi is None}
         for row in rows:
-            member = by_npi.get(row.npi) if row.npi else None
-            if member is None:
-                same_name = by_name.get(row.name, [])
-                if len(same_name) > 1:
-                    problems.add(
-                        row.line, "name", f"{len(same_name)} staff are named so; add the NPI"
-                    )
-                    continue
-                member = same_name[0] if same_name else None
-                if member is not None and member.npi and row.npi and member.npi != row.npi:
-                    problems.add(
-                        row.line, "npi", f"{row.name!r} is on record with NPI {member.npi}"
-                    )
-                    continue
+            member, problem = _match(row, by_npi, by_name, named_without_npi)
+            if problem:
+                problems.add(row.line, "name", problem)
+                continue
             values = {"name": row.name, "credential": row.credential, "role": row.role}
             if row.npi:
                 values["npi"] = row.npi
@@ -106,6 +128,9 @@ def import_staff(db: Database, path: Path, actor: audit.Actor) -> ImportSummary:
                 member = Staff(**values, active=True, created_at=now)
                 session.add(member)
                 session.flush()
+                by_name.setdefault(member.name, []).append(member)
+                if member.npi:
+                    by_npi[member.npi] = member
                 audit.record(session, actor, "create", "staff", entity_id=member.id, after=values)
                 summary.created += 1
                 continue
