@@ -141,6 +141,22 @@ def local_to_utc(naive: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     return early.astimezone(UTC)
 
 
+def months_touched(start: dt.datetime, end: dt.datetime | None, zone: dt.tzinfo) -> set[Month]:
+    """The calendar months (in ``zone``) that ``[start, end)`` has time in.
+
+    The end is exclusive: an entry ending at midnight on the 1st has no time
+    in the new month.  A running entry (no end) touches its start's month.
+    """
+    first = Month.of(start.astimezone(zone).date())
+    last_instant = end - dt.timedelta(microseconds=1) if end and end > start else start
+    last = Month.of(last_instant.astimezone(zone).date())
+    months, month = {first}, first
+    while month < last:
+        month = month.next()
+        months.add(month)
+    return months
+
+
 Interval = tuple[dt.datetime, dt.datetime]
 
 

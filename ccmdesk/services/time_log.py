@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ccmdesk.domain.time import Month
+from ccmdesk.domain.time import Month, months_touched
 from ccmdesk.domain.vocabulary import ACTIVITY_TYPES, NON_COUNTABLE_ACTIVITIES
 from ccmdesk.services import audit
 from ccmdesk.services.changes import Changes
@@ -81,16 +81,6 @@ def _check_activity(activity: str) -> None:
         raise TimeEntryError(f"{activity!r} is not an activity type")
 
 
-def _months_of(start: dt.datetime, end: dt.datetime | None, zone: dt.tzinfo) -> set[Month]:
-    first = Month.of(start.astimezone(zone).date())
-    last = Month.of((end or start).astimezone(zone).date())
-    months, month = {first}, first
-    while month < last:
-        month = month.next()
-        months.add(month)
-    return months
-
-
 def _refuse_closed(session: Session, months: set[Month]) -> None:
     names = sorted(str(m) for m in months)
     closed = session.scalars(
@@ -145,7 +135,7 @@ def _entry(session: Session, entry_id: int) -> TimeEntry:
 def _changes(entry: TimeEntry, zone: dt.tzinfo, created: int | None = None) -> Changes:
     return Changes(
         frozenset({entry.patient_id}),
-        frozenset(_months_of(entry.start_at, entry.end_at, zone)),
+        frozenset(months_touched(entry.start_at, entry.end_at, zone)),
         created,
     )
 
@@ -201,7 +191,7 @@ def start_timer(
         )
         if running is not None:
             raise TimeEntryError(f"{staff.name} already has a stopwatch running; stop it first")
-        _refuse_closed(session, _months_of(now, None, zone))
+        _refuse_closed(session, months_touched(now, None, zone))
         entry = TimeEntry(
             patient_id=patient_id,
             staff_id=staff_id,
@@ -259,7 +249,7 @@ def stop_timer(
         if end <= entry.start_at:
             end = entry.start_at + dt.timedelta(seconds=1)  # a click-click still leaves a trace
         _check_span(entry.start_at, end, now)
-        _refuse_closed(session, _months_of(entry.start_at, end, zone))
+        _refuse_closed(session, months_touched(entry.start_at, end, zone))
         entry.end_at = end
         entry.heartbeat_at = now
         audit.record(
@@ -330,7 +320,7 @@ def add_manual(
             raise TimeEntryError(f"patient {patient_id} does not exist")
         if session.get(Staff, staff_id) is None:
             raise TimeEntryError(f"staff member {staff_id} does not exist")
-        _refuse_closed(session, _months_of(start, end, zone))
+        _refuse_closed(session, months_touched(start, end, zone))
         entry = TimeEntry(
             patient_id=patient_id,
             staff_id=staff_id,
@@ -372,8 +362,8 @@ def edit_entry(
             _check_activity(activity)
         if staff_id is not None and session.get(Staff, staff_id) is None:
             raise TimeEntryError(f"staff member {staff_id} does not exist")
-        old_months = _months_of(entry.start_at, entry.end_at, zone)
-        new_months = _months_of(new_start, new_end, zone)
+        old_months = months_touched(entry.start_at, entry.end_at, zone)
+        new_months = months_touched(new_start, new_end, zone)
         _refuse_closed(session, old_months | new_months)
         entry.start_at, entry.end_at = new_start, new_end
         entry.activity = activity if activity is not None else entry.activity
@@ -416,7 +406,7 @@ def delete_entry(
         entry = _entry(session, entry_id)
         if entry.deleted_at is not None:
             raise TimeEntryError("the entry is already deleted")
-        _refuse_closed(session, _months_of(entry.start_at, entry.end_at, zone))
+        _refuse_closed(session, months_touched(entry.start_at, entry.end_at, zone))
         entry.deleted_at = now
         entry.deleted_by_id = actor.id
         entry.delete_reason = reason

@@ -116,3 +116,14 @@ def test_other_practitioner_time_is_clinical_time():
 def test_entries_outside_the_month_are_ignored():
     facts = eligible("2026-03", entry("2026-02-27 10:00", 40), entry("2026-04-01 00:00", 40))
     assert evaluate(facts, NY, FEES_2026).minutes == 0
+
+
+def test_months_touched_treats_the_end_as_exclusive():
+    from ccmdesk.domain.time import Month, months_touched
+
+    start = dt.datetime(2026, 4, 1, 3, 30, tzinfo=dt.timezone.utc)  # 23:30 March 31 in NY
+    at_midnight = dt.datetime(2026, 4, 1, 4, 0, tzinfo=dt.timezone.utc)  # 00:00 April 1
+    assert months_touched(start, at_midnight, NY) == {Month(2026, 3)}
+    later = at_midnight + dt.timedelta(seconds=1)
+    assert months_touched(start, later, NY) == {Month(2026, 3), Month(2026, 4)}
+    assert months_touched(start, None, NY) == {Month(2026, 3)}

@@ -158,3 +158,23 @@ def test_staff_name_shared_by_two_people_must_use_npi(practice, tmp_path):
     assert caught.value.lines() == [
         f"{path}:2: staff: 2 staff members are named 'Nina Okafor'; use the NPI"
     ]
+
+
+def test_reimport_into_a_closed_month_adds_nothing_and_is_not_refused(practice, tmp_path):
+    db, *_ = practice
+    rows = [
+        "P-1,Nina Okafor,2026-03-10T09:00,,20,,",
+        "P-1,Nina Okafor,2026-03-31T23:30,2026-04-01T00:00,,,",  # ends at April's midnight
+    ]
+    path = write_csv(tmp_path, "t.csv", TIME_HEADER, rows)
+    import_time(db, path, ACTOR)
+    with db.transaction() as session:
+        session.add(MonthClose(month="2026-03", closed_at=dt.datetime.now(UTC)))
+        session.add(MonthClose(month="2026-04", closed_at=dt.datetime.now(UTC)))
+    again = import_time(db, path, ACTOR)
+    assert (again.created, again.unchanged) == (0, 2)
+    new = [*rows, "P-1,Nina Okafor,2026-03-12T09:00,,20,,"]
+    with pytest.raises(ImportRejected) as caught:
+        import_time(db, write_csv(tmp_path, "t2.csv", TIME_HEADER, new), ACTOR)
+    assert [(p.line, p.column) for p in caught.value.problems] == [(4, "start")]
+    assert len(entries(db)) == 2

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from ccmdesk.domain.identifiers import normalize_npi
-from ccmdesk.domain.time import LocalTimeError, Month, local_to_utc
+from ccmdesk.domain.time import LocalTimeError, local_to_utc, months_touched
 from ccmdesk.domain.vocabulary import ACTIVITY_TYPES, DEFAULT_ACTIVITY
 from ccmdesk.services import audit
 from ccmdesk.services.imports.common import (
@@ -142,19 +142,13 @@ class _Validator:
         return end
 
     def _span(self, line: int, start: dt.datetime, end: dt.datetime) -> None:
-        add, zone = self.problems.add, self.lookups.zone
+        add = self.problems.add
         if end <= start:
             add(line, "end", "is not after start")
         elif end - start > MAX_ENTRY:
             add(line, "end", "the entry is longer than 24 hours; split it")
         if end > self.now:
             add(line, "end", "is in the future")
-        for month in {
-            Month.of(start.astimezone(zone).date()),
-            Month.of(end.astimezone(zone).date()),
-        }:
-            if str(month) in self.lookups.closed:
-                add(line, "start", f"{month} is closed; reopen it before adding time")
 
 
 @dataclass
@@ -198,6 +192,16 @@ def import_time(
         existing = _existing_keys(session, rows)
         fresh = [r for r in rows if (r.patient_id, r.staff_id, r.start) not in existing]
         summary.unchanged = len(rows) - len(fresh)
+        # Only rows that would be written can be refused for a closed month: a
+        # re-import of a billed month's file adds nothing and so changes nothing.
+        zone, closed = validator.lookups.zone, validator.lookups.closed
+        for r in fresh:
+            for month in sorted(months_touched(r.start, r.end, zone)):
+                if str(month) in closed:
+                    problems.add(
+                        r.line, "start", f"{month} is closed; reopen it before adding time"
+                    )
+        problems.raise_if_any(str(path))  # nothing written yet: the transaction rolls back
         for first in range(0, len(fresh), INSERT_BATCH):
             session.execute(
                 insert(TimeEntry),
