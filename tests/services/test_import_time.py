@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import select
@@ -143,9 +144,20 @@ def test_import_is_audited(practice, tmp_path):
     rows = ["P-1,Nina Okafor,2026-03-10T09:00,,20,,"]
     import_time(db, write_csv(tmp_path, "t.csv", TIME_HEADER, rows), ACTOR)
     with db.transaction() as session:
-        event = session.scalars(select(AuditEvent).where(AuditEvent.entity == "time_entry")).one()
-    assert event.action == "import" and event.actor == "test"
-    assert "1 added" in event.detail
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "time_entry").order_by(AuditEvent.id)
+        ).all()
+        entry = session.scalars(select(TimeEntry)).one()
+    created, summary = events
+    assert (created.action, created.patient_id, created.actor) == (
+        "create",
+        entry.patient_id,
+        "test",
+    )
+    assert created.detail == "imported from t.csv: 1 entries"
+    (item,) = json.loads(created.after)["entries"]
+    assert item["id"] == entry.id and item["start_at"] == "2026-03-10T13:00:00+00:00"
+    assert summary.action == "import" and "1 added" in summary.detail
 
 
 def test_staff_name_shared_by_two_people_must_use_npi(practice, tmp_path):
