@@ -19,10 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -51,8 +49,8 @@ from ccmdesk.domain.care_plan import (
     PlanProblem,
 )
 from ccmdesk.ui.forms import problem_label, show_problem
+from ccmdesk.ui.table_model import Index, TitledTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 PROBLEM_TINT = QColor("#fde7e9")
 
 #: Fields chosen from a list: (element, field) -> {stored value: label}.
@@ -116,7 +114,7 @@ def field_message(message: str, label: str) -> str:
     return what[:1].upper() + what[1:] if found and what else message
 
 
-class ItemTableModel(QAbstractTableModel):
+class ItemTableModel(TitledTableModel):
     """The items of one list element; ``items`` is the plan's own list."""
 
     def __init__(self, element: Element, parent: Any = None) -> None:
@@ -125,6 +123,7 @@ class ItemTableModel(QAbstractTableModel):
         self.element = element
         self.names = [name for name, _ in element.fields]
         self.labels = [label for _, label in element.fields]
+        self.titles = tuple(self.labels)
         self.items: list[Any] = []
         self.problems: dict[tuple[int, str], list[str]] = {}
 
@@ -152,20 +151,8 @@ class ItemTableModel(QAbstractTableModel):
 
     # -- Qt's table interface -----------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.names)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.labels)
-        ):
-            return self.labels[section]
-        return None
+    def row_total(self) -> int:
+        return len(self.items)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.items):
