@@ -199,15 +199,16 @@ def cmd_billing(args: argparse.Namespace) -> int:
 
 def _write_text(path: Path, write) -> None:  # type: ignore[no-untyped-def]
     """Write a text file completely or not at all (temporary file, then rename)."""
-    partial = path.with_name(path.name + ".partial")
+    from ccmdesk.files import atomic_target
+
     try:
-        with partial.open("w", encoding="utf-8", newline="") as handle:
+        with (
+            atomic_target(path) as partial,
+            partial.open("w", encoding="utf-8", newline="") as handle,
+        ):
             write(handle)
-        os.replace(partial, path)
     except OSError as error:
         raise CliError(f"{path}: cannot be written ({error.strerror or error})") from None
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _emit_pdf(target: str, data: bytes) -> None:
@@ -216,15 +217,13 @@ def _emit_pdf(target: str, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    from ccmdesk.files import write_bytes_atomically
+
     path = Path(target)
-    partial = path.with_name(path.name + ".partial")
     try:
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        write_bytes_atomically(path, data)
     except OSError as error:
         raise CliError(f"{path}: cannot be written ({error.strerror or error})") from None
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def cmd_timelog(args: argparse.Namespace) -> int:

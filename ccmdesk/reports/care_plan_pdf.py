@@ -41,6 +41,7 @@ from reportlab.platypus import (
 )
 
 from ccmdesk.domain.care_plan import ALLERGY_SEVERITIES, GOAL_STATUSES, SERVICE_STATUSES
+from ccmdesk.files import write_bytes_atomically
 from ccmdesk.reports.care_plan_data import (
     CarePlanReport,
     clock_time,
@@ -623,11 +624,4 @@ def render_care_plan(report: CarePlanReport) -> bytes:
 
 def write_care_plan(report: CarePlanReport, path: Path) -> Path:
     """Write the PDF completely or not at all (temporary file, then rename)."""
-    data = render_care_plan(report)
-    partial = path.with_name(path.name + ".partial")
-    try:
-        partial.write_bytes(data)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+    return write_bytes_atomically(path, render_care_plan(report))

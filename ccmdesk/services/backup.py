@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+from ccmdesk.files import atomic_target
 from ccmdesk.storage.database import Database, backup_sqlite_file
 
 
@@ -43,12 +43,7 @@ def backup(db: Database, target: Path | str, backups: Path) -> Path | None:
         path = path / default_backup_name()
     if path.resolve() == db.path.resolve():
         raise BackupError(f"{path} is the database itself; choose another file")
-    # Write beside the target first so a failed copy never leaves half a file behind.
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    try:
+    with atomic_target(path) as partial:
         backup_sqlite_file(db.path, partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
     return path

@@ -53,6 +53,7 @@ from PySide6.QtWidgets import (
 from ccmdesk.domain.care_plan import CarePlanContent, PlanProblem, Problem, diff, validate
 from ccmdesk.domain.care_plan_templates import default_templates, plain_name
 from ccmdesk.domain.icd10 import default_index, format_icd10
+from ccmdesk.files import write_bytes_atomically
 from ccmdesk.services import care_plans, month_end
 from ccmdesk.services.audit import Actor
 from ccmdesk.services.care_plans import (
@@ -68,7 +69,7 @@ from ccmdesk.ui.care_plan_dialogs import CopyGivenDialog, HistoryDialog, SignDia
 from ccmdesk.ui.care_plan_form import PlanForm
 from ccmdesk.ui.care_plan_start import StartPage
 from ccmdesk.ui.context import AppContext
-from ccmdesk.ui.reports_window import Ask, _write
+from ccmdesk.ui.reports_window import Ask
 
 AUTOSAVE_MS = 1000
 INFO_STYLE = "color: #1d2733; font-size: 12px;"
@@ -674,7 +675,7 @@ class CarePlanEditor(QWidget):
             what = "the draft, marked DRAFT on every page"
 
         def work() -> Path:
-            return _write(target, month_end.care_plan_pdf_bytes(db, mrn, actor))
+            return write_bytes_atomically(target, month_end.care_plan_pdf_bytes(db, mrn, actor))
 
         self.print_button.setEnabled(False)
         self.say("Laying out the care plan…")

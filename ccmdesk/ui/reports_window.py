@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from ccmdesk.domain.time import Month
 from ccmdesk.domain.vocabulary import REASON_LABELS
+from ccmdesk.files import write_bytes_atomically
 from ccmdesk.services import month_close, month_end
 from ccmdesk.services.billing import BillingRow, MonthReport, compute_month
 from ccmdesk.ui import fmt
@@ -310,7 +311,7 @@ class ReportsWindow(QDialog):
         db, actor, now = self.ctx.db, self.ctx.actor, self.ctx.clock()
 
         def work() -> Path:
-            _write(target, month_end.billing_pdf_bytes(db, report, actor, now))
+            write_bytes_atomically(target, month_end.billing_pdf_bytes(db, report, actor, now))
             return target
 
         self._busy(True)
@@ -328,7 +329,7 @@ class ReportsWindow(QDialog):
         report, actor, db, target = self.report, self.ctx.actor, self.ctx.db, Path(chosen)
         self._busy(True)
         self.ctx.tasks.run(
-            lambda: _write(target, month_end.billing_csv_bytes(report, actor, db)),
+            lambda: write_bytes_atomically(target, month_end.billing_csv_bytes(report, actor, db)),
             lambda path: self._written(path, False),
             self._failed,
         )
@@ -359,7 +360,7 @@ class ReportsWindow(QDialog):
         if kind == "care plans":
 
             def work(mrn: str) -> Path:
-                return _write(
+                return write_bytes_atomically(
                     target / f"care-plan-{mrn}.pdf", month_end.care_plan_pdf_bytes(db, mrn, actor)
                 )
 
@@ -367,7 +368,7 @@ class ReportsWindow(QDialog):
         else:
 
             def work(mrn: str) -> Path:
-                return _write(
+                return write_bytes_atomically(
                     target / f"time-log-{mrn}-{month}.pdf",
                     month_end.time_log_pdf_bytes(db, mrn, month, actor, now),
                 )
@@ -409,14 +410,6 @@ class ReportsWindow(QDialog):
     def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         self.cancel_batch()
         super().closeEvent(event)
-
-
-def _write(path: Path, data: bytes) -> Path:
-    """Write completely or not at all (a temporary file, then a rename)."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(path)
-    return path
 
 
 __all__ = ["Ask", "ReportsWindow"]
