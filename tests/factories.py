@@ -30,10 +30,26 @@ def make_database(path: Path, zone: str | None = "America/New_York") -> Database
     return database
 
 
-def add_staff(db: Database, name: str, role: str, credential: str = "", npi: str | None = None):
+def add_staff(
+    db: Database,
+    name: str,
+    role: str,
+    credential: str = "",
+    npi: str | None = None,
+    *,
+    office_manager: bool = False,
+    administrator: bool = False,
+):
     with db.transaction() as session:
         member = Staff(
-            name=name, credential=credential, role=role, npi=npi, active=True, created_at=NOW
+            name=name,
+            credential=credential,
+            role=role,
+            npi=npi,
+            active=True,
+            office_manager=office_manager,
+            administrator=administrator,
+            created_at=NOW,
         )
         session.add(member)
         session.flush()

@@ -21,10 +21,15 @@ from ccmdesk.storage.models import AuditEvent
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a signed-in staff member, or the command line."""
+    """Who is acting: a signed-in staff member, or the command line.
+
+    ``trusted`` marks the command line, which acts with the operating-system
+    account that owns the database file (see services/access.py).
+    """
 
     id: int | None
     name: str
+    trusted: bool = False
 
     @classmethod
     def command_line(cls) -> Actor:
@@ -32,7 +37,7 @@ class Actor:
             user = getpass.getuser()
         except Exception:  # no user name in some service environments
             user = "unknown"
-        return cls(None, f"command line ({user})")
+        return cls(None, f"command line ({user})", trusted=True)
 
 
 def _plain(value: Any) -> Any:

@@ -64,6 +64,7 @@ from ccmdesk.domain.time import Month
 from ccmdesk.domain.vocabulary import COPY_METHODS
 from ccmdesk.reports.care_plan_data import CarePlanReport, staff_label
 from ccmdesk.services import audit
+from ccmdesk.services.access import Permission, require
 from ccmdesk.services.changes import Changes
 from ccmdesk.services.practice import practice_zone
 from ccmdesk.storage.database import Database
@@ -524,6 +525,7 @@ def record_copy(
     if len(given_to) > 200:
         raise CarePlanError("'given to' is longer than 200 characters")
     with db.transaction() as session:
+        require(session, actor, Permission.PRINT_PATIENT, NotAllowedError)
         version, plan = _version(session, version_id)
         if version.signed_at is None:
             raise CarePlanError("only a signed version can be given as the patient's care plan")

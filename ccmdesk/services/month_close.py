@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ccmdesk.domain.time import Month
 from ccmdesk.services import audit
+from ccmdesk.services.access import Permission, require
 from ccmdesk.services.practice import practice_zone
 from ccmdesk.storage.database import Database
 from ccmdesk.storage.models import AuditEvent, MonthClose, Staff, TimeEntry
@@ -121,6 +122,7 @@ def close_month(
     """Close ``month``: from now on none of its entries can be added, changed or deleted."""
     now = _now(now)
     with db.transaction() as session:
+        require(session, actor, Permission.CLOSE_MONTHS, MonthCloseError)
         zone = practice_zone(session)
         if now.astimezone(zone).date() <= month.last_day:
             raise MonthCloseError(
@@ -173,6 +175,7 @@ def reopen_month(
         raise MonthCloseError("say why the month is reopened")
     now = _now(now)
     with db.transaction() as session:
+        require(session, actor, Permission.CLOSE_MONTHS, MonthCloseError)
         row = _latest(session, month)
         if row is None or row.reopened_at is not None:
             raise MonthCloseError(f"{month} is not closed")

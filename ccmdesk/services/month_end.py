@@ -12,9 +12,16 @@ import io
 
 from ccmdesk.domain.time import Month
 from ccmdesk.services import audit
+from ccmdesk.services.access import Permission, require
 from ccmdesk.services.billing import MonthReport
 from ccmdesk.services.billing_csv import write_billing_csv
 from ccmdesk.storage.database import Database
+
+
+def _allowed(db: Database, actor: audit.Actor, permission: Permission) -> None:
+    """Checked before the document is built, so a refusal costs nothing."""
+    with db.transaction() as session:
+        require(session, actor, permission)
 
 
 def _audit(db: Database, actor: audit.Actor, action: str, what: str, detail: str) -> None:
@@ -24,6 +31,7 @@ def _audit(db: Database, actor: audit.Actor, action: str, what: str, detail: str
 
 def billing_csv_bytes(report: MonthReport, actor: audit.Actor, db: Database) -> bytes:
     """The SPEC §2.2 export, byte for byte what ``billing --csv`` writes."""
+    _allowed(db, actor, Permission.RUN_REPORTS)
     buffer = io.StringIO(newline="")
     write_billing_csv(report, buffer)
     _audit(db, actor, "export", "billing_csv", f"{report.month}: {len(report.rows)} rows")
@@ -36,6 +44,7 @@ def billing_pdf_bytes(
     from ccmdesk.reports.billing_pdf import render_billing_summary
     from ccmdesk.reports.billing_summary import load_billing_summary
 
+    _allowed(db, actor, Permission.RUN_REPORTS)
     data = render_billing_summary(load_billing_summary(db, report, now))
     _audit(db, actor, "print", "billing_summary", f"{report.month}")
     return data
@@ -48,6 +57,7 @@ def time_log_pdf_bytes(
     from ccmdesk.reports.timelog_load import load_time_log
     from ccmdesk.reports.timelog_pdf import render_time_log
 
+    _allowed(db, actor, Permission.PRINT_PATIENT)
     data = render_time_log(load_time_log(db, mrn, month, now))
     _audit(db, actor, "print", "time_log", f"{mrn} {month}")
     return data
@@ -58,6 +68,7 @@ def care_plan_pdf_bytes(db: Database, mrn: str, actor: audit.Actor) -> bytes:
     from ccmdesk.reports.care_plan_pdf import render_care_plan
     from ccmdesk.services.care_plans import printable_plan
 
+    _allowed(db, actor, Permission.PRINT_PATIENT)
     data = render_care_plan(printable_plan(db, mrn))
     _audit(db, actor, "print", "care_plan", mrn)
     return data

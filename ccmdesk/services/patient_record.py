@@ -20,6 +20,7 @@ from ccmdesk.domain.identifiers import mbi_problem, normalize_mbi
 from ccmdesk.domain.time import Month
 from ccmdesk.domain.vocabulary import CONSENT_METHODS, VISIT_TYPES
 from ccmdesk.services import audit
+from ccmdesk.services.access import Permission, require
 from ccmdesk.services.changes import Changes
 from ccmdesk.storage.database import Database
 from ccmdesk.storage.models import (
@@ -275,6 +276,7 @@ def update_patient(
         raise RecordError(sorted(unknown)[0], "this field cannot be edited here")
     today = today or dt.date.today()
     with db.transaction() as session:
+        require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
         patient = session.get(Patient, patient_id)
         if patient is None:
             raise LookupError(f"no patient with id {patient_id}")
@@ -324,6 +326,7 @@ def add_condition(
     if description is None:
         raise RecordError("code", f"{code} is not an ICD-10-CM code")
     with db.transaction() as session:
+        require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
         if session.get(Patient, patient_id) is None:
             raise LookupError(f"no patient with id {patient_id}")
         present = session.scalar(
@@ -368,6 +371,7 @@ def update_condition(
 ) -> Changes:
     """Override the chronic flag, or set onset / resolution dates."""
     with db.transaction() as session:
+        require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
         condition = session.get(Condition, condition_id)
         if condition is None:
             raise LookupError(f"no condition with id {condition_id}")
@@ -429,6 +433,7 @@ def record_consent(
             " the patient may stop at any time, only one practitioner bills CCM a month",
         )
     with db.transaction() as session:
+        require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
         patient = session.get(Patient, patient_id)
         if patient is None:
             raise LookupError(f"no patient with id {patient_id}")
@@ -471,6 +476,7 @@ def record_opt_out(
     if opt_out_date > today:
         raise RecordError("opt_out_date", "the opt-out date is in the future")
     with db.transaction() as session:
+        require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
         consent = session.get(ConsentRecord, consent_id)
         if consent is None or consent.declined:
             raise RecordError("consent", "choose the consent the patient is withdrawing")
@@ -505,6 +511,7 @@ def add_initiating_visit(
     if visit_date > today:
         raise RecordError("visit_date", "the visit date is in the future")
     with db.transaction() as session:
+        require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
         patient = session.get(Patient, patient_id)
         if patient is None:
             raise LookupError(f"no patient with id {patient_id}")
@@ -533,6 +540,7 @@ def set_complex_month(
 ) -> Changes:
     """Flag (or unflag) a month as complex CCM (moderate or high medical decision making)."""
     with db.transaction() as session:
+        require(session, actor, Permission.FLAG_COMPLEX, lambda message: RecordError("", message))
         row = session.scalar(
             select(ComplexMonth).where(
                 ComplexMonth.patient_id == patient_id, ComplexMonth.month == str(month)

@@ -20,6 +20,7 @@ from ccmdesk.domain.fees import (
 from ccmdesk.domain.time import resolve_time_zone
 from ccmdesk.paths import resource
 from ccmdesk.services import audit
+from ccmdesk.services.access import Permission, require
 from ccmdesk.storage.database import Database
 from ccmdesk.storage.models import FeeOverride, Practice
 
@@ -57,6 +58,7 @@ def set_fee_override(
         raise FeeScheduleError(f"{year} is not a fee schedule year")
     value = None if amount is None else parse_amount(amount, f"{year} {code}")
     with db.transaction() as session:
+        require(session, actor, Permission.EDIT_FEES, FeeScheduleError)
         row = session.scalar(
             select(FeeOverride).where(FeeOverride.year == year, FeeOverride.code == code)
         )

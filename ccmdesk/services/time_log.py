@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ccmdesk.domain.time import Month, months_touched
 from ccmdesk.domain.vocabulary import ACTIVITY_TYPES, NON_COUNTABLE_ACTIVITIES
 from ccmdesk.services import audit
+from ccmdesk.services.access import Permission, require
 from ccmdesk.services.changes import Changes
 from ccmdesk.services.practice import practice_zone
 from ccmdesk.storage.database import Database
@@ -176,6 +177,9 @@ def start_timer(
     _check_activity(activity)
     now = _now(now)
     with db.transaction() as session:
+        require(session, actor, Permission.LOG_TIME, TimeEntryError)
+        if not actor.trusted and actor.id != staff_id:
+            raise TimeEntryError("a stopwatch can only be started by the person it times")
         zone = practice_zone(session)
         if session.get(Patient, patient_id) is None:
             raise TimeEntryError(f"patient {patient_id} does not exist")
@@ -239,6 +243,8 @@ def stop_timer(
     with db.transaction() as session:
         zone = practice_zone(session)
         entry = _entry(session, entry_id)
+        if actor.id != entry.staff_id:  # one's own stopwatch can always be stopped
+            require(session, actor, Permission.LOG_TIME, TimeEntryError)
         if entry.end_at is not None or entry.deleted_at is not None:
             raise TimeEntryError("this stopwatch is not running")
         if activity is not None:
@@ -315,6 +321,7 @@ def add_manual(
     now = _now(now)
     _check_span(start, end, now)
     with db.transaction() as session:
+        require(session, actor, Permission.LOG_TIME, TimeEntryError)
         zone = practice_zone(session)
         if session.get(Patient, patient_id) is None:
             raise TimeEntryError(f"patient {patient_id} does not exist")
@@ -349,6 +356,7 @@ def edit_entry(
     """Change a finished entry; the audit log keeps the values it had before."""
     now = _now(now)
     with db.transaction() as session:
+        require(session, actor, Permission.LOG_TIME, TimeEntryError)
         zone = practice_zone(session)
         entry = _entry(session, entry_id)
         if entry.deleted_at is not None:
@@ -402,6 +410,7 @@ def delete_entry(
         raise TimeEntryError("say why the entry is deleted")
     now = _now(now)
     with db.transaction() as session:
+        require(session, actor, Permission.LOG_TIME, TimeEntryError)
         zone = practice_zone(session)
         entry = _entry(session, entry_id)
         if entry.deleted_at is not None:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -103,6 +104,16 @@ class Staff(Base):
     login: Mapped[str | None] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Application roles held besides the clinical ``role`` (see services/access.py).
+    office_manager: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    administrator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Sign-in throttling lives in the database so every seat shares it.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Set by an administrator's reset: the temporary password must be replaced.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
@@ -221,6 +232,15 @@ class TimeEntry(Base):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # One running stopwatch a person, whichever seat they sign in at: the
+        # database decides when two seats press Start at the same instant.
+        Index(
+            "uq_time_entry_running",
+            "staff_id",
+            unique=True,
+            sqlite_where=text("end_at IS NULL AND deleted_at IS NULL"),
+            postgresql_where=text("end_at IS NULL AND deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -313,6 +333,7 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_event_at", "at"),
         Index("ix_audit_event_patient", "patient_id"),
+        Index("ix_audit_event_actor", "actor_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

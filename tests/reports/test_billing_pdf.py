@@ -94,7 +94,7 @@ def test_practitioner_pages_subtotals_and_near_misses(db, march):
 
 
 def test_closed_month_says_so_on_every_page(db, march):
-    manager = add_staff(db, "Lisa Manager", "non_clinical")
+    manager = add_staff(db, "Lisa Manager", "non_clinical", office_manager=True)
     close_month(db, MARCH, Actor(manager, "Lisa Manager"), now=APRIL_2)
     _, pdf = render(db, MARCH, APRIL_2 + dt.timedelta(hours=1))
     closed = "Month closed 04/02/2026 11:00 AM EDT by Lisa Manager"

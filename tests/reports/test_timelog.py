@@ -193,7 +193,7 @@ def test_pdf_shows_the_evidence_on_framed_pages(db, patient):
 
 
 def test_closed_month_is_shown(db, patient):
-    close_month(db, MARCH, Actor(None, "Lisa Manager"), now=APRIL_2)
+    close_month(db, MARCH, Actor(None, "Lisa Manager", trusted=True), now=APRIL_2)
     pdf = render_time_log(load_time_log(db, "T-1", MARCH, now=APRIL_2))
     texts = page_texts(pdf)
     assert all("Month closed 04/02/2026 11:00 AM EDT by Lisa Manager" in t for t in texts)

@@ -202,7 +202,13 @@ def test_fee_override_service_sets_changes_removes_and_audits(db):
     from ccmdesk.services.practice import fee_schedule, set_fee_override
     from ccmdesk.storage.models import AuditEvent
 
-    actor = Actor(None, "office manager")
+    manager = add_staff(db, "Lisa Carrington", "non_clinical", office_manager=True)
+    nurse = add_staff(db, "Nina Okafor", "clinical_staff", "RN")
+    with pytest.raises(
+        FeeScheduleError, match=r"Nina Okafor \(clinical staff\) may not change the fee"
+    ):
+        set_fee_override(db, 2026, "99490", "99.00", Actor(nurse, "Nina Okafor"))
+    actor = Actor(manager, "Lisa Carrington")
     set_fee_override(db, 2026, "99490", "71.20", actor)
     set_fee_override(db, 2026, "99490", "72.00", actor)
     with db.transaction() as session:

@@ -28,7 +28,7 @@ from tests.services.csvfiles import (
     write_csv,
 )
 
-ACTOR = Actor(None, "test")
+ACTOR = Actor.command_line()
 TODAY = dt.date(2026, 11, 30)
 
 

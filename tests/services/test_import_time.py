@@ -15,7 +15,7 @@ from ccmdesk.storage.models import AuditEvent, MonthClose, TimeEntry
 from tests.factories import add_entry, add_patient, add_staff
 from tests.services.csvfiles import TIME_HEADER, write_csv
 
-ACTOR = Actor(None, "test")
+ACTOR = Actor.command_line()
 UTC = dt.timezone.utc
 
 
@@ -152,7 +152,7 @@ def test_import_is_audited(practice, tmp_path):
     assert (created.action, created.patient_id, created.actor) == (
         "create",
         entry.patient_id,
-        "test",
+        ACTOR.name,
     )
     assert created.detail == "imported from t.csv: 1 entries"
     (item,) = json.loads(created.after)["entries"]

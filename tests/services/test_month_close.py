@@ -33,7 +33,7 @@ APRIL_2 = dt.datetime(2026, 4, 2, 15, 0, tzinfo=UTC)  # 11:00 in New York
 
 @pytest.fixture
 def setup(db):
-    manager = add_staff(db, "Lisa Carrington", "non_clinical")
+    manager = add_staff(db, "Lisa Carrington", "non_clinical", office_manager=True)
     nurse = add_staff(db, "Nina Okafor", "clinical_staff", "RN")
     patient = add_patient(db, "M-1")
     actor = Actor(nurse, "Nina Okafor")

@@ -135,11 +135,14 @@ def test_consent_decline_opt_out_and_the_list_status(setup):
 
 
 def test_visit_and_complex_month(setup):
-    db, *_, patient, actor = setup
+    db, doctor, _nurse, _desk, patient, actor = setup
     record.add_initiating_visit(db, patient, dt.date(2026, 9, 1), "awv", actor, today=TODAY)
     with pytest.raises(RecordError):
         record.add_initiating_visit(db, patient, dt.date(2026, 9, 1), "lunch", actor, today=TODAY)
     month = Month(2026, 11)
+    with pytest.raises(RecordError, match=r"Nina Okafor \(clinical staff\) may not flag complex"):
+        record.set_complex_month(db, patient, month, True, actor)  # a practitioner's judgement
+    actor = Actor(doctor, "Dana Whitfield")
     assert record.set_complex_month(db, patient, month, True, actor).months == {month}
     assert record.set_complex_month(db, patient, month, True, actor).patient_ids == set()
     detail = record.load_patient(db, patient)

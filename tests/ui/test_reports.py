@@ -15,7 +15,7 @@ from ccmdesk.services.billing import compute_month
 from ccmdesk.services.billing_csv import write_billing_csv
 from ccmdesk.ui.batch import BatchJob
 from ccmdesk.ui.reports_window import Ask
-from tests.factories import add_entry
+from tests.factories import add_entry, add_staff
 
 UTC = dt.timezone.utc
 OCTOBER = Month(2026, 10)
@@ -24,6 +24,9 @@ OCTOBER = Month(2026, 10)
 @pytest.fixture
 def reports(window, practice, qtbot):
     db = practice["db"]
+    # month end is the office manager's work (services/access.py)
+    window.ctx.staff_id = add_staff(db, "Lisa Carrington", "non_clinical", office_manager=True)
+    window.ctx.staff_name = "Lisa Carrington"
     add_entry(db, practice["ada"], practice["nurse"], dt.datetime(2026, 10, 6, 14, tzinfo=UTC), 24)
     add_entry(db, practice["bo"], practice["nurse"], dt.datetime(2026, 10, 7, 14, tzinfo=UTC), 45)
     add_entry(db, practice["cy"], practice["nurse"], dt.datetime(2026, 10, 8, 14, tzinfo=UTC), 9)

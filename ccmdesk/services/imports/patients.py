@@ -22,6 +22,7 @@ from ccmdesk.domain.icd10 import default_index, normalize_icd10
 from ccmdesk.domain.identifiers import mbi_problem, normalize_mbi, normalize_npi, npi_problem
 from ccmdesk.domain.vocabulary import CONSENT_METHODS
 from ccmdesk.services import audit
+from ccmdesk.services.access import Permission, require
 from ccmdesk.services.imports.common import (
     CsvRow,
     ImportSummary,
@@ -243,6 +244,7 @@ def import_patients(
 ) -> ImportSummary:
     problems = Problems()
     with db.transaction() as session:
+        require(session, actor, Permission.EDIT_PATIENTS)
         zone = practice_zone(session)
         practitioners = {
             npi: staff_id

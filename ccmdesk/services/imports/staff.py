@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ccmdesk.domain.identifiers import normalize_npi, npi_problem
 from ccmdesk.domain.vocabulary import STAFF_ROLES
 from ccmdesk.services import audit
+from ccmdesk.services.access import Permission, require
 from ccmdesk.services.imports.common import ImportSummary, Problems, read_rows
 from ccmdesk.storage.database import Database
 from ccmdesk.storage.models import Staff
@@ -110,6 +111,7 @@ def import_staff(db: Database, path: Path, actor: audit.Actor) -> ImportSummary:
     summary = ImportSummary("staff", rows=len(rows))
     now = dt.datetime.now(dt.timezone.utc)
     with db.transaction() as session:
+        require(session, actor, Permission.MANAGE_USERS)
         existing = list(session.scalars(select(Staff)))
         by_npi = {s.npi: s for s in existing if s.npi}
         by_name: dict[str, list[Staff]] = {}

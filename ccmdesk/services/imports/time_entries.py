@@ -23,6 +23,7 @@ from ccmdesk.domain.identifiers import normalize_npi
 from ccmdesk.domain.time import LocalTimeError, local_to_utc, months_touched
 from ccmdesk.domain.vocabulary import ACTIVITY_TYPES, DEFAULT_ACTIVITY
 from ccmdesk.services import audit
+from ccmdesk.services.access import Permission, require
 from ccmdesk.services.imports.common import (
     CsvRow,
     ImportSummary,
@@ -190,6 +191,7 @@ def import_time(
     problems.raise_if_any(str(path))
     summary = ImportSummary("time", rows=len(rows))
     with db.transaction() as session:
+        require(session, actor, Permission.LOG_TIME)
         existing = _existing_keys(session, rows)
         fresh = [r for r in rows if (r.patient_id, r.staff_id, r.start) not in existing]
         summary.unchanged = len(rows) - len(fresh)
