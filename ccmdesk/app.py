@@ -18,18 +18,33 @@ from typing import TYPE_CHECKING, Any
 from ccmdesk import paths
 
 if TYPE_CHECKING:
+    from ccmdesk.services.users import SignedIn
     from ccmdesk.storage.database import Database
     from ccmdesk.ui.main_window import MainWindow
 
 SETTINGS_FILE = "settings.ini"
+#: Written by File → Database… (ccmdesk/ui/database_dialog.py).
+DATABASE_URL_KEY = "database/url"
 
 
 def settings_path() -> str:
     return str(paths.user_data_dir() / SETTINGS_FILE)
 
 
-def build_window(db: Database, settings_file: str | None = None) -> MainWindow:
-    """The main window on ``db`` (a QApplication must exist)."""
+def saved_database_url() -> str | None:
+    """The database chosen in File → Database… (None: this computer's own file)."""
+    if not (paths.user_data_dir() / SETTINGS_FILE).exists():
+        return None  # and no Qt import: ``ccmdesk billing`` stays quick
+    from PySide6.QtCore import QSettings
+
+    value = QSettings(settings_path(), QSettings.Format.IniFormat).value(DATABASE_URL_KEY)
+    return str(value) if value else None
+
+
+def build_window(
+    db: Database, settings_file: str | None = None, user: SignedIn | None = None
+) -> MainWindow:
+    """The main window on ``db`` for the signed-in ``user`` (a QApplication must exist)."""
     from PySide6.QtCore import QSettings
 
     from ccmdesk.services.practice import practice_info
@@ -39,8 +54,20 @@ def build_window(db: Database, settings_file: str | None = None) -> MainWindow:
 
     name, zone = practice_info(db)
     settings = QSettings(settings_file or settings_path(), QSettings.Format.IniFormat)
-    ctx = AppContext(db=db, zone=zone, settings=settings, tasks=TaskRunner())
+    ctx = AppContext(db=db, zone=zone, settings=settings, tasks=TaskRunner(), user=user)
     return MainWindow(ctx, name)
+
+
+def _sign_in(shell: Any, db: Database) -> SignedIn | None:
+    """First run on a new practice, else sign-in; over the "Opening…" window."""
+    from PySide6.QtCore import QSettings
+
+    from ccmdesk.services.practice import practice_info
+    from ccmdesk.ui import signin
+
+    settings = QSettings(settings_path(), QSettings.Format.IniFormat)
+    name, _ = practice_info(db)
+    return signin.start_session(shell, db, settings=settings, practice_name=name)
 
 
 def _prepare(url: str, result: dict[str, Any]) -> None:
@@ -53,8 +80,13 @@ def _prepare(url: str, result: dict[str, Any]) -> None:
             patient_record,
             time_log,
         )
+        from ccmdesk.services.restore import find_damage
         from ccmdesk.storage.database import open_database
 
+        damage = find_damage(url)  # PRAGMA quick_check; the GUI thread asks what to do
+        if damage is not None:
+            result["damage"] = damage
+            return
         result["db"] = open_database(url)
     except Exception as error:  # shown to the user on the GUI thread
         result["error"] = error
@@ -79,7 +111,7 @@ def _shell():  # -> QMainWindow
 
 def run_gui(url: str) -> int:
     """Open the application on ``url`` and run until the window closes."""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -88,6 +120,17 @@ def run_gui(url: str) -> int:
     from ccmdesk.ui.icons import app_icon
 
     app.setWindowIcon(app_icon())
+    from ccmdesk.logs import setup_logging
+    from ccmdesk.ui.error_dialog import install_excepthook
+
+    reporter = install_excepthook(setup_logging())
+    from ccmdesk.ui.database_dialog import complete_url
+
+    completed = complete_url(url, QSettings(settings_path(), QSettings.Format.IniFormat))
+    if completed is None:  # asked for the server's password and cancelled
+        reporter.uninstall()
+        return 1
+    url = completed
     shell = _shell()
     shell.show()
     result: dict[str, Any] = {}
@@ -99,24 +142,43 @@ def run_gui(url: str) -> int:
         if worker.is_alive():
             QTimer.singleShot(20, finish)
             return
+        if "damage" in result:
+            from ccmdesk.ui.integrity_dialog import settle_damage
+
+            if not settle_damage(shell, url, result):
+                state["code"] = 1
+                shell.close()
+                return
         if "error" in result:
             QMessageBox.critical(shell, "ccmdesk cannot open the practice", str(result["error"]))
             state["code"] = 1
             shell.close()
             return
-        window = build_window(result["db"])
+        user = _sign_in(shell, result["db"])
+        if user is None:  # Quit at the sign-in screen
+            shell.close()
+            return
+        window = build_window(result["db"], user=user)
+        app.aboutToQuit.connect(window.session.sign_out)  # audited, while the database is open
         window.setGeometry(shell.geometry())
         window.show()
         shell.close()
         state["window"] = window  # keep a reference: Qt would delete an orphan
         window.start()
         QTimer.singleShot(0, window.recover_timers)
+        from ccmdesk.ui.auto_backup import start_daily_backups
+
+        start_daily_backups(window)
 
     QTimer.singleShot(0, finish)
     try:
         code = app.exec()
     finally:
         worker.join()
+        reporter.uninstall()
         if "db" in result:
+            from ccmdesk.services.backup import backup_on_exit
+
+            backup_on_exit(result["db"])
             result["db"].close()
     return state["code"] or code

@@ -9,6 +9,7 @@ exit; set ``CCMDESK_DEBUG=1`` to see tracebacks.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -40,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--db",
         metavar="URL",
-        help="SQLAlchemy database URL (default: ccmdesk.sqlite3 in the user data folder)",
+        help="SQLAlchemy database URL (default: the one chosen in File → Database…, else"
+        " ccmdesk.sqlite3 in the user data folder)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -68,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     backup = commands.add_parser("backup", help="copy the database (SQLite online backup)")
     backup.add_argument("file", nargs="?", metavar="FILE")
+
+    restore = commands.add_parser(
+        "restore", help="replace the database with a backup (the current one is kept first)"
+    )
+    restore.add_argument("file", metavar="FILE")
     return parser
 
 
@@ -90,6 +97,12 @@ def _database_url(args: argparse.Namespace, *, demo: bool = False) -> str:
         return args.db
     from ccmdesk import paths
 
+    if not demo:  # the database chosen in File → Database… (this computer's setting)
+        from ccmdesk.app import saved_database_url
+
+        saved = saved_database_url()
+        if saved:
+            return saved
     path = paths.demo_database_path() if demo else paths.default_database_path()
     return paths.sqlite_url(path)
 
@@ -274,11 +287,12 @@ def cmd_careplan(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from ccmdesk.paths import backups_dir
+    from ccmdesk.services.audit import Actor
     from ccmdesk.services.backup import BackupError, backup
 
     db = _open(_database_url(args))
     try:
-        written = backup(db, args.file or "", backups_dir())
+        written = backup(db, args.file or "", backups_dir(), Actor.command_line())
     except BackupError as error:
         raise CliError(str(error)) from None
     except OSError as error:
@@ -287,6 +301,23 @@ def cmd_backup(args: argparse.Namespace) -> int:
         db.close()
     if written is not None:
         _say(f"backup written to {written}")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Check the backup, keep the current database, then write the backup into its place."""
+    from ccmdesk.paths import backups_dir
+    from ccmdesk.services.audit import Actor
+    from ccmdesk.services.backup import BackupError
+    from ccmdesk.services.restore import restore
+
+    try:
+        done = restore(_database_url(args), Path(args.file), backups_dir(), Actor.command_line())
+    except BackupError as error:
+        raise CliError(str(error)) from None
+    except OSError as error:
+        raise CliError(f"restore failed: {error}") from None
+    _say(done.describe())
     return EXIT_OK
 
 
@@ -304,11 +335,13 @@ COMMANDS = {
     "careplan": cmd_careplan,
     "timelog": cmd_timelog,
     "backup": cmd_backup,
+    "restore": cmd_restore,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _start_log(args.command)
     try:
         return COMMANDS[args.command](args)
     except CliError as error:
@@ -324,5 +357,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, DatabaseError):
             _say(f"ccmdesk: {error}")
         else:
+            logging.getLogger("ccmdesk.cli").error("%s failed", args.command, exc_info=True)
             _say(f"ccmdesk: unexpected error: {type(error).__name__}: {error}")
     return EXIT_FAILED
+
+
+def _start_log(command: str | None) -> None:
+    """The log file (ccmdesk/logs.py); only the command's name, never its arguments (an MRN)."""
+    from ccmdesk.logs import setup_logging
+
+    setup_logging()
+    logging.getLogger("ccmdesk.cli").info("ccmdesk %s: %s", __version__, command or "window")

@@ -72,5 +72,15 @@ def backups_dir() -> Path:
     return user_data_dir() / "backups"
 
 
+def log_dir() -> Path:
+    """The log folder: the platform's user log folder, or ``logs`` in an overridden data folder."""
+    override = os.environ.get("CCMDESK_DATA_DIR")
+    if override:
+        return Path(override) / "logs"
+    import appdirs
+
+    return Path(appdirs.user_log_dir(APP_NAME, APP_AUTHOR))
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"

@@ -24,10 +24,25 @@ DOCTOR_NPI = "1234567893"
 
 
 def make_database(path: Path, zone: str | None = "America/New_York") -> Database:
+    """A new ccmdesk SQLite file holding only the practice."""
     database = open_database(f"sqlite:///{path}", backups=path.parent / "backups")
+    _add_practice(database, zone)
+    return database
+
+
+def make_postgres_database(url: str, zone: str | None = "America/New_York") -> Database:
+    """:func:`make_database` on a migrated PostgreSQL database, emptied first."""
+    from tests.postgres import empty_ccmdesk_tables
+
+    database = open_database(url)
+    empty_ccmdesk_tables(database.engine)
+    _add_practice(database, zone)
+    return database
+
+
+def _add_practice(database: Database, zone: str | None) -> None:
     with database.transaction() as session:
         session.add(Practice(id=1, name="Test Practice", time_zone=zone))
-    return database
 
 
 def add_staff(

@@ -2,7 +2,9 @@
 
 Services call :func:`record` inside the same transaction as the change it
 describes, so the trail and the data can never disagree.  There is
-deliberately no function here that updates or deletes an audit row.
+deliberately no function here that updates or deletes an audit row, and the
+ORM refuses to flush one (:func:`_refuse_change`) or to run a bulk
+``update(AuditEvent)`` / ``delete(AuditEvent)`` (:func:`_refuse_bulk_change`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from ccmdesk.storage.models import AuditEvent
 
@@ -82,3 +85,26 @@ def record(
             detail=detail,
         )
     )
+
+
+class AuditTrailIsAppendOnly(RuntimeError):
+    """Something tried to change or remove an audit event (a bug, never a user error)."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_change(mapper, connection, target) -> None:  # type: ignore[no-untyped-def]
+    raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be changed")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_removal(mapper, connection, target) -> None:  # type: ignore[no-untyped-def]
+    raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be deleted")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state: ORMExecuteState) -> None:
+    """Bulk ORM statements skip the mapper events above, so they are checked here."""
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ is AuditEvent for mapper in state.all_mappers
+    ):
+        raise AuditTrailIsAppendOnly("audit events cannot be updated or deleted")

@@ -24,7 +24,11 @@ Rules enforced here, whatever screen calls:
   :func:`reviews_due`.
 * ``row_version`` on the plan goes up with every change; screens pass the
   value they loaded, and a save or signature over someone else's newer save is
-  refused (the editor keeps its text, so nothing typed is lost).
+  refused (the editor keeps its text, so nothing typed is lost), saying who
+  saved or signed what, and when.  Every change locks the plan's row first
+  (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite ``Database.write`` runs
+  writes one at a time), so two seats saving or signing at the same instant
+  cannot both pass the check.
 
 Every mutation is one transaction with its audit event and returns
 :class:`~ccmdesk.services.changes.Changes`.
@@ -43,6 +47,7 @@ from sqlalchemy.orm.attributes import get_history
 
 from ccmdesk.domain.billing import ConsentFact, applicable_consent, opted_out_before
 from ccmdesk.domain.care_plan import (
+    ELEMENT_BY_KEY,
     CarePlanContent,
     ElementChange,
     PlanProblem,
@@ -63,7 +68,7 @@ from ccmdesk.domain.icd10 import default_index, format_icd10
 from ccmdesk.domain.time import Month
 from ccmdesk.domain.vocabulary import COPY_METHODS
 from ccmdesk.reports.care_plan_data import CarePlanReport, staff_label
-from ccmdesk.services import audit
+from ccmdesk.services import audit, conflicts
 from ccmdesk.services.access import Permission, require
 from ccmdesk.services.changes import Changes
 from ccmdesk.services.practice import practice_zone
@@ -103,7 +108,15 @@ class NotAllowedError(CarePlanError):
 
 
 class StaleCopyError(CarePlanError):
-    """Someone else saved the plan since the screen loaded it."""
+    """Someone else saved the plan since the screen loaded it.
+
+    ``other`` says who saved what and when (``Dana Whitfield at 10:42 AM
+    (changed Goals)``), or is empty when the audit trail cannot tell.
+    """
+
+    def __init__(self, message: str, other: str = "") -> None:
+        super().__init__(message)
+        self.other = other
 
 
 class PlanNotReadyError(CarePlanError):
@@ -209,19 +222,32 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _patient(session: Session, patient_id: int) -> Patient:
-    patient = session.get(Patient, patient_id)
+def _patient(session: Session, patient_id: int, *, lock: bool = False) -> Patient:
+    """The patient; ``lock`` holds the row (PostgreSQL) so plan starts queue."""
+    patient = session.get(
+        Patient, patient_id, with_for_update={"key_share": True} if lock else None
+    )
     if patient is None:
         raise CarePlanError(f"patient {patient_id} does not exist")
     return patient
 
 
-def _version(session: Session, version_id: int) -> tuple[CarePlanVersion, CarePlan]:
-    version = session.get(CarePlanVersion, version_id)
-    if version is None:
+def _version(
+    session: Session, version_id: int, *, lock: bool = False
+) -> tuple[CarePlanVersion, CarePlan]:
+    """The version and its plan; ``lock`` holds the plan row until commit first.
+
+    Locked before the version is read, so a save or signature that waited for
+    another seat's reads what that seat committed (READ COMMITTED re-reads).
+    """
+    plan_id = session.scalar(
+        select(CarePlanVersion.care_plan_id).where(CarePlanVersion.id == version_id)
+    )
+    if plan_id is None:
         raise CarePlanError(f"care plan version {version_id} does not exist")
-    plan = session.get(CarePlan, version.care_plan_id)
-    assert plan is not None
+    plan = session.get(CarePlan, plan_id, with_for_update=lock)
+    version = session.get(CarePlanVersion, version_id)
+    assert plan is not None and version is not None
     return version, plan
 
 
@@ -232,12 +258,46 @@ def _writer(session: Session, actor: audit.Actor) -> Staff:
     return staff
 
 
-def _check_row_version(plan: CarePlan, row_version: int | None) -> None:
-    if row_version is not None and row_version != plan.row_version:
-        raise StaleCopyError(
-            "someone else saved this care plan since you opened it; your text is kept on"
-            " screen: reopen the plan, then add your changes again"
-        )
+def _check_row_version(
+    session: Session, plan: CarePlan, row_version: int | None, actor: audit.Actor, now: dt.datetime
+) -> None:
+    """Refuse a save over a newer one (``None``: no copy to compare), saying what it was."""
+    if row_version is None or row_version == plan.row_version:
+        return
+    saves = conflicts.saves_since(
+        session,
+        row_version,
+        plan.row_version,
+        entity="care_plan_version",
+        patient_id=plan.patient_id,
+        actions=("create", "update", "sign"),
+    )
+    other = conflicts.describe(saves, actor, practice_zone(session), _what_was_done, now)
+    raise StaleCopyError(
+        "someone else saved this care plan since you opened it"
+        + (f": {other}" if other else "")
+        + "; your text is kept on screen: reopen the plan, then add your changes again",
+        other,
+    )
+
+
+def _what_was_done(saves: Sequence[conflicts.Save]) -> list[str]:
+    """``changed Goals, Outlook``, ``signed version 2``: a plan's saves in a few words."""
+    said: list[str] = []
+    changed: list[str] = []
+    for save in saves:
+        number = save.after.get("number")
+        if save.action == "update":
+            for key in str(save.after.get("elements") or "").split(","):
+                element = ELEMENT_BY_KEY.get(key)
+                label = element.label if element else key
+                if key and label not in changed:
+                    changed.append(label)
+        elif save.action == "sign":
+            said.append(f"signed version {number}")
+        else:
+            said.append(f"started draft version {number}")
+    return ([f"changed {', '.join(changed)}"] if changed else []) + said
 
 
 def _refuse_signed(session: Session, version: CarePlanVersion) -> None:
@@ -310,10 +370,10 @@ def start_plan(
     the patient record.
     """
     now = _now(now)
-    with db.transaction() as session:
+    with db.write() as session:
         zone = practice_zone(session)
         today = now.astimezone(zone).date()
-        patient = _patient(session, patient_id)
+        patient = _patient(session, patient_id, lock=True)
         author = _writer(session, actor)
         if session.scalar(select(CarePlan.id).where(CarePlan.patient_id == patient_id)):
             raise CarePlanError(
@@ -380,10 +440,12 @@ def new_draft(
     (keys) are merged in. Refused while a draft is open (edit that one).
     """
     now = _now(now)
-    with db.transaction() as session:
+    with db.write() as session:
         today = now.astimezone(practice_zone(session)).date()
         author = _writer(session, actor)
-        plan = session.scalar(select(CarePlan).where(CarePlan.patient_id == patient_id))
+        plan = session.scalar(
+            select(CarePlan).where(CarePlan.patient_id == patient_id).with_for_update()
+        )
         if plan is None:
             raise CarePlanError("this patient has no care plan yet; start one first")
         latest = session.scalar(
@@ -428,11 +490,11 @@ def save_draft(
     """Save a draft exactly as typed (autosave); nothing is checked but who and when."""
     now = _now(now)
     text = content.to_json()
-    with db.transaction() as session:
-        version, plan = _version(session, version_id)
+    with db.write() as session:
+        version, plan = _version(session, version_id, lock=True)
         _refuse_signed(session, version)
         _writer(session, actor)
-        _check_row_version(plan, row_version)
+        _check_row_version(session, plan, row_version, actor, now)
         if version.content == text:
             return Changes()
         changed = [c.element for c in diff(CarePlanContent.from_json(version.content), content)]
@@ -464,8 +526,8 @@ def sign(
 ) -> Changes:
     """The patient's billing practitioner signs the draft; it never changes again."""
     now = _now(now)
-    with db.transaction() as session:
-        version, plan = _version(session, version_id)
+    with db.write() as session:
+        version, plan = _version(session, version_id, lock=True)
         _refuse_signed(session, version)
         patient = _patient(session, plan.patient_id)
         signer = session.get(Staff, actor.id) if actor.id is not None else None
@@ -476,7 +538,7 @@ def sign(
                 f"{signer.name} is not {patient.first_name} {patient.last_name}'s billing"
                 " practitioner; only the billing practitioner can sign the care plan"
             )
-        _check_row_version(plan, row_version)
+        _check_row_version(session, plan, row_version, actor, now)
         today = now.astimezone(practice_zone(session)).date()
         content = CarePlanContent.from_json(version.content)
         index = default_index()
@@ -524,7 +586,7 @@ def record_copy(
         raise CarePlanError("say to whom the copy was given (the patient or the caregiver)")
     if len(given_to) > 200:
         raise CarePlanError("'given to' is longer than 200 characters")
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.PRINT_PATIENT, NotAllowedError)
         version, plan = _version(session, version_id)
         if version.signed_at is None:

@@ -10,7 +10,13 @@ patient even in a small build.
 Everything is deterministic for a given ``seed`` and ``today``: one
 ``random.Random`` drives every choice, in a fixed order, and no timestamp is
 taken from the clock except the audit event's (which says when the demo was
-really built).
+really built) and the salt of the demo password's hash (random, as every salt
+must be; one hash is reused for every demo login and kept for the process).
+
+Every demo staff member can sign in: the user name is their first name in
+lower case, the password :data:`DEMO_PASSWORD` for all; Helen Marsh (MD) is
+the administrator and Lisa Carrington the office manager.  The sign-in screen
+shows this (a ``sign_in_hint`` setting row), as a real practice never would.
 
 Choices made here (the brief leaves them open):
 
@@ -40,6 +46,8 @@ Choices made here (the brief leaves them open):
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import random
 import time
 from bisect import bisect_left, bisect_right
@@ -49,23 +57,28 @@ from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ccmdesk.domain.chronic import is_chronic_by_default
 from ccmdesk.domain.icd10 import default_index, normalize_icd10
 from ccmdesk.domain.identifiers import make_mbi, make_npi
+from ccmdesk.domain.passwords import hash_password
 from ccmdesk.domain.time import Month, local_to_utc, start_of_day_utc
 from ccmdesk.services import demo_names as words
 from ccmdesk.services.audit import Actor, record
+from ccmdesk.services.users import SIGN_IN_HINT_KEY
 from ccmdesk.storage.database import Database
 from ccmdesk.storage.models import (
+    AuditEvent,
+    Base,
     ComplexMonth,
     Condition,
     ConsentRecord,
     InitiatingVisit,
     Patient,
     Practice,
+    Setting,
     Staff,
     TimeEntry,
 )
@@ -75,6 +88,15 @@ DAY = dt.timedelta(days=1)
 WORK_START = 8 * 3600  # seconds after local midnight
 WORK_END = 17 * 3600
 CHUNK = 20_000  # time entries per INSERT batch
+
+#: Every demo user signs in with their first name in lower case and this password.
+DEMO_PASSWORD = "demo-pass"
+DEMO_ADMINISTRATOR = "md"  # Helen Marsh, the physician-owner
+DEMO_OFFICE_MANAGER = "manager"  # Lisa Carrington
+DEMO_SIGN_IN_HINT = (
+    "Demo practice: sign in as megan (nurse), helen (physician and administrator) or "
+    f"lisa (office manager); every demo user's password is {DEMO_PASSWORD}"
+)
 
 # -- shares of patients ------------------------------------------------------------
 
@@ -219,6 +241,7 @@ def build_demo(
     seed: int = 2026,
     now: dt.datetime | None = None,
     actor: Actor | None = None,
+    replace_demo: bool | None = None,
 ) -> DemoSummary:
     """Fill an empty ccmdesk database with an invented practice.
 
@@ -226,6 +249,11 @@ def build_demo(
     (default: today in the practice's zone). ``now`` (aware) stands in for
     the clock, for tests. Raises ``ValueError`` when the database already
     holds a practice, staff or patients, or when the sizes make no sense.
+
+    ``replace_demo`` empties a database that holds nothing but an earlier demo
+    first (in the same transaction).  By default it does so on a server
+    database: an SQLite demo is rebuilt by deleting its file, which a
+    PostgreSQL database has no equivalent of.  A real practice is never emptied.
     """
     if patients < 1:
         raise ValueError("the demo needs at least one patient")
@@ -234,8 +262,10 @@ def build_demo(
     started = time.perf_counter()
     zone = ZoneInfo(words.PRACTICE_TIME_ZONE)
     builder = _Builder(random.Random(seed), zone, months, today, now)
+    if replace_demo is None:
+        replace_demo = db.engine.dialect.name != "sqlite"
     with db.transaction() as session:
-        _refuse_unless_empty(session)
+        _refuse_unless_empty(session, replace_demo=replace_demo)
         summary = builder.write(session, patients, actor or Actor.command_line(), seed)
         from ccmdesk.services.demo_care_plans import add_demo_care_plans
 
@@ -243,15 +273,51 @@ def build_demo(
     return DemoSummary(**{**summary, "elapsed_seconds": time.perf_counter() - started})
 
 
-def _refuse_unless_empty(session: Session) -> None:
+@functools.cache
+def _demo_password_hash() -> str:
+    """One hash for every demo login: hashing costs ~0.15 s, ten of them would show.
+
+    Cached for the process, so two builds in one process write the same rows.
+    """
+    return hash_password(DEMO_PASSWORD)
+
+
+def _refuse_unless_empty(session: Session, *, replace_demo: bool = False) -> None:
     found = []
     for model, what in ((Practice, "a practice"), (Staff, "staff"), (Patient, "patients")):
         if session.scalar(select(func.count()).select_from(model)):
             found.append(what)
-    if found:
+    if found and replace_demo and holds_only_a_demo(session):
+        _empty_every_table(session)
+    elif found:
         raise ValueError(
             f"the database already holds {', '.join(found)}; the demo only fills an empty database"
+            + (" or one holding an earlier demo" if replace_demo else "")
         )
+
+
+def holds_only_a_demo(session: Session) -> bool:
+    """One practice, the demo's, built by :func:`build_demo` (its audit event says so)."""
+    names = session.scalars(select(Practice.name)).all()
+    built = select(AuditEvent.id).where(
+        AuditEvent.action == "demo", AuditEvent.entity == "practice"
+    )
+    return names == [words.PRACTICE_NAME] and session.scalar(built.limit(1)) is not None
+
+
+def _empty_every_table(session: Session) -> None:
+    """Remove every row of every ccmdesk table (the schema and its revision stay).
+
+    The demo's audit trail goes too: it describes invented people, and the
+    rebuilt demo starts its own, as a new demo file would.
+    """
+    tables = Base.metadata.sorted_tables
+    if session.get_bind().dialect.name == "postgresql":  # one statement, and ids from 1 again
+        names = ", ".join(f'"{table.name}"' for table in tables)
+        session.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+    else:
+        for table in reversed(tables):
+            session.execute(table.delete())
 
 
 Weighted = tuple[list[Any], list[float]]
@@ -392,6 +458,7 @@ class _Builder:
                 time_zone=words.PRACTICE_TIME_ZONE,
             )
         ).inserted_primary_key[0]
+        hashed = _demo_password_hash()
         for key, name, credential, role in words.STAFF:
             self.staff[key] = session.execute(
                 insert(Staff.__table__).values(
@@ -401,9 +468,14 @@ class _Builder:
                     npi=npi() if role == "practitioner" else None,
                     active=True,
                     created_at=since,
+                    login=name.split()[0].lower(),
+                    password_hash=hashed,
+                    administrator=key == DEMO_ADMINISTRATOR,
+                    office_manager=key == DEMO_OFFICE_MANAGER,
                 )
             ).inserted_primary_key[0]
             self.staff_role[key] = role
+        session.add(Setting(key=SIGN_IN_HINT_KEY, value=json.dumps(DEMO_SIGN_IN_HINT)))
         return int(practice_id)
 
     def _write_patients(self, session: Session, plans: list[_Plan]) -> None:

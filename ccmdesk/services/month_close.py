@@ -14,14 +14,18 @@ Choices made here:
   table itself is the month's history; the latest row says where it stands.
 * "Who" is the staff member when the actor is one, else the audit trail's
   name for the actor (the command line has no staff id).
+* A close and an entry written for that month at the same moment at another
+  seat never both pass their checks (:func:`hold_months`): the entry is either
+  in before the close looks, or refused after it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ccmdesk.domain.time import Month
@@ -33,6 +37,8 @@ from ccmdesk.storage.models import AuditEvent, MonthClose, Staff, TimeEntry
 
 UTC = dt.timezone.utc
 ENTITY = "month_close"
+#: First key of ccmdesk's two-key PostgreSQL advisory locks on months ("CCM").
+MONTH_LOCKS = 0x43434D
 
 
 class MonthCloseError(ValueError):
@@ -55,6 +61,24 @@ class MonthStatus:
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return (now or dt.datetime.now(UTC)).astimezone(UTC)
+
+
+def hold_months(session: Session, months: Iterable[Month], *, exclusive: bool = False) -> None:
+    """Make closing a month and writing its entries wait for each other, until commit.
+
+    Under PostgreSQL's READ COMMITTED an entry could pass "is the month closed?"
+    while a close at another seat commits, and land in the closed month.  Entry
+    writes hold their months shared and a close holds its month exclusively
+    (transaction-scoped advisory locks), so one waits for the other and then
+    reads what it committed.  SQLite needs nothing: write transactions there
+    (``Database.write``, ``BEGIN IMMEDIATE``) already run one at a time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    statement = text(f"SELECT {function}(CAST(:space AS integer), CAST(:month AS integer))")
+    for month in sorted(set(months)):  # one order everywhere: no deadlock between seats
+        session.execute(statement, {"space": MONTH_LOCKS, "month": month.year * 100 + month.month})
 
 
 def _latest(session: Session, month: Month) -> MonthClose | None:
@@ -121,8 +145,9 @@ def close_month(
 ) -> MonthStatus:
     """Close ``month``: from now on none of its entries can be added, changed or deleted."""
     now = _now(now)
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.CLOSE_MONTHS, MonthCloseError)
+        hold_months(session, {month}, exclusive=True)  # before reading what it checks
         zone = practice_zone(session)
         if now.astimezone(zone).date() <= month.last_day:
             raise MonthCloseError(
@@ -174,8 +199,9 @@ def reopen_month(
     if not reason:
         raise MonthCloseError("say why the month is reopened")
     now = _now(now)
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.CLOSE_MONTHS, MonthCloseError)
+        hold_months(session, {month}, exclusive=True)
         row = _latest(session, month)
         if row is None or row.reopened_at is not None:
             raise MonthCloseError(f"{month} is not closed")

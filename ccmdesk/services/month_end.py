@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+from sqlalchemy import select
+
 from ccmdesk.domain.time import Month
 from ccmdesk.services import audit
 from ccmdesk.services.access import Permission, require
 from ccmdesk.services.billing import MonthReport
 from ccmdesk.services.billing_csv import write_billing_csv
 from ccmdesk.storage.database import Database
+from ccmdesk.storage.models import Patient
 
 
 def _allowed(db: Database, actor: audit.Actor, permission: Permission) -> None:
@@ -24,9 +27,15 @@ def _allowed(db: Database, actor: audit.Actor, permission: Permission) -> None:
         require(session, actor, permission)
 
 
-def _audit(db: Database, actor: audit.Actor, action: str, what: str, detail: str) -> None:
+def _audit(
+    db: Database, actor: audit.Actor, action: str, what: str, detail: str, mrn: str | None = None
+) -> None:
+    """One print or export in the trail; a patient's document is filed under the patient."""
     with db.transaction() as session:
-        audit.record(session, actor, action, what, detail=detail)
+        patient_id = None
+        if mrn is not None:
+            patient_id = session.scalar(select(Patient.id).where(Patient.mrn == mrn))
+        audit.record(session, actor, action, what, patient_id=patient_id, detail=detail)
 
 
 def billing_csv_bytes(report: MonthReport, actor: audit.Actor, db: Database) -> bytes:
@@ -59,7 +68,7 @@ def time_log_pdf_bytes(
 
     _allowed(db, actor, Permission.PRINT_PATIENT)
     data = render_time_log(load_time_log(db, mrn, month, now))
-    _audit(db, actor, "print", "time_log", f"{mrn} {month}")
+    _audit(db, actor, "print", "time_log", f"{mrn} {month}", mrn)
     return data
 
 
@@ -70,5 +79,5 @@ def care_plan_pdf_bytes(db: Database, mrn: str, actor: audit.Actor) -> bytes:
 
     _allowed(db, actor, Permission.PRINT_PATIENT)
     data = render_care_plan(printable_plan(db, mrn))
-    _audit(db, actor, "print", "care_plan", mrn)
+    _audit(db, actor, "print", "care_plan", mrn, mrn)
     return data

@@ -3,7 +3,10 @@
 Edits are validated here, whatever the screen: a bad value raises
 :class:`RecordError` naming the field, and nothing is written.  Demographic
 edits carry the ``row_version`` the screen loaded; if someone else saved the
-patient since, the edit is refused rather than silently overwriting theirs.
+patient since, the edit is refused rather than silently overwriting theirs, and
+the refusal says who saved what and when (from the audit trail).  That holds
+when two seats save at the same instant too: the write is conditional on the
+version, and every change runs in a write transaction (``Database.write``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ccmdesk.domain.chronic import is_chronic_by_default
@@ -19,10 +22,12 @@ from ccmdesk.domain.icd10 import default_index, normalize_icd10
 from ccmdesk.domain.identifiers import mbi_problem, normalize_mbi
 from ccmdesk.domain.time import Month
 from ccmdesk.domain.vocabulary import CONSENT_METHODS, VISIT_TYPES
-from ccmdesk.services import audit
+from ccmdesk.services import audit, conflicts
 from ccmdesk.services.access import Permission, require
 from ccmdesk.services.changes import Changes
+from ccmdesk.services.practice import practice_zone
 from ccmdesk.storage.database import Database
+from ccmdesk.storage.limits import too_long
 from ccmdesk.storage.models import (
     ComplexMonth,
     Condition,
@@ -33,6 +38,10 @@ from ccmdesk.storage.models import (
 )
 
 UTC = dt.timezone.utc
+#: ``SELECT … FOR NO KEY UPDATE`` of the patient (PostgreSQL; SQLite's BEGIN IMMEDIATE
+#: already serializes): two seats adding the same code or flag queue instead of both
+#: passing the "already there?" check, while time entries for the patient still insert.
+PATIENT_LOCK = {"key_share": True}
 
 
 class RecordError(ValueError):
@@ -257,8 +266,9 @@ def _clean(name: str, value: object, session: Session, today: dt.date) -> object
             raise RecordError(name, f"{staff.name} is not clinical staff")
         return staff.id
     text = str(value or "")
-    if name == "phone" and len(text) > 40:
-        raise RecordError(name, "Phone is longer than 40 characters")
+    overlong = too_long(getattr(Patient, name), text)  # phone, language: PostgreSQL refuses
+    if overlong:
+        raise RecordError(name, f"{label} {overlong}")
     return text
 
 
@@ -269,23 +279,26 @@ def update_patient(
     values: dict[str, object],
     actor: audit.Actor,
     today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> Changes:
-    """Save demographic changes made on a copy loaded at ``row_version``."""
+    """Save demographic changes made on a copy loaded at ``row_version``.
+
+    The write itself is conditional on ``row_version`` (see :func:`_claim`), so
+    of two seats saving the same copy at once exactly one wins, on SQLite and
+    on PostgreSQL alike; the other is told who saved what.
+    """
     unknown = set(values) - set(EDITABLE)
     if unknown:
         raise RecordError(sorted(unknown)[0], "this field cannot be edited here")
     today = today or dt.date.today()
-    with db.transaction() as session:
+    now = (now or dt.datetime.now(UTC)).astimezone(UTC)
+    with db.write() as session:
         require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
         patient = session.get(Patient, patient_id)
         if patient is None:
             raise LookupError(f"no patient with id {patient_id}")
         if patient.row_version != row_version:
-            raise RecordError(
-                "row_version",
-                "someone else saved this patient since you opened it; reopen to see their"
-                " changes, then make yours again",
-            )
+            raise _stale(session, patient_id, row_version, patient.row_version, actor, now)
         cleaned = {name: _clean(name, value, session, today) for name, value in values.items()}
         if cleaned.get("mbi"):
             owner = session.scalar(
@@ -296,10 +309,10 @@ def update_patient(
         before = {k: getattr(patient, k) for k, v in cleaned.items() if getattr(patient, k) != v}
         if not before:
             return Changes()
-        for key in before:
-            setattr(patient, key, cleaned[key])
-        patient.row_version += 1
-        patient.updated_at = dt.datetime.now(UTC)
+        after = {k: cleaned[k] for k in before}
+        if not _claim(session, patient_id, row_version, after, now):
+            current = session.scalar(select(Patient.row_version).where(Patient.id == patient_id))
+            raise _stale(session, patient_id, row_version, current or 0, actor, now)
         audit.record(
             session,
             actor,
@@ -308,9 +321,55 @@ def update_patient(
             entity_id=patient_id,
             patient_id=patient_id,
             before=before,
-            after={k: cleaned[k] for k in before},
+            after=after,
+            at=now,
         )
         return Changes(frozenset({patient_id}))
+
+
+def _claim(
+    session: Session, patient_id: int, seen: int, values: dict[str, object], now: dt.datetime
+) -> bool:
+    """``UPDATE … WHERE row_version = seen``: False when another save got there first.
+
+    On PostgreSQL (READ COMMITTED) a second save waits for the first one's row
+    lock, then finds the version moved on and updates nothing: no lost update,
+    even though both read version ``seen``.
+    """
+    result = session.execute(
+        update(Patient)
+        .where(Patient.id == patient_id, Patient.row_version == seen)
+        .values(**values, row_version=seen + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _stale(
+    session: Session,
+    patient_id: int,
+    seen: int,
+    current: int,
+    actor: audit.Actor,
+    now: dt.datetime,
+) -> RecordError:
+    """The refusal of a save over a newer one, saying who changed what meanwhile."""
+    saves = conflicts.saves_since(session, seen, current, entity="patient", entity_id=patient_id)
+    staff = conflicts.staff_names(session)
+    zone = practice_zone(session)
+    said = conflicts.describe(
+        saves,
+        actor,
+        zone,
+        lambda s: conflicts.field_changes(s, EDITABLE, zone, staff),
+        now,
+    )
+    return RecordError(
+        "row_version",
+        "someone else saved this patient since you opened it"
+        + (f": {said}" if said else "")
+        + ". Reopen the patient to see their changes, then make yours again",
+    )
 
 
 def add_condition(
@@ -325,9 +384,9 @@ def add_condition(
     description = default_index().description(code)
     if description is None:
         raise RecordError("code", f"{code} is not an ICD-10-CM code")
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
-        if session.get(Patient, patient_id) is None:
+        if session.get(Patient, patient_id, with_for_update=PATIENT_LOCK) is None:
             raise LookupError(f"no patient with id {patient_id}")
         present = session.scalar(
             select(Condition.id).where(
@@ -370,9 +429,9 @@ def update_condition(
     resolved: dt.date | None = None,
 ) -> Changes:
     """Override the chronic flag, or set onset / resolution dates."""
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
-        condition = session.get(Condition, condition_id)
+        condition = session.get(Condition, condition_id, with_for_update=True)
         if condition is None:
             raise LookupError(f"no condition with id {condition_id}")
         before = {
@@ -432,7 +491,7 @@ def record_consent(
             "consent needs all four points told: CCM is available, cost sharing applies,"
             " the patient may stop at any time, only one practitioner bills CCM a month",
         )
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
         patient = session.get(Patient, patient_id)
         if patient is None:
@@ -475,9 +534,9 @@ def record_opt_out(
     today = today or dt.date.today()
     if opt_out_date > today:
         raise RecordError("opt_out_date", "the opt-out date is in the future")
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
-        consent = session.get(ConsentRecord, consent_id)
+        consent = session.get(ConsentRecord, consent_id, with_for_update=True)
         if consent is None or consent.declined:
             raise RecordError("consent", "choose the consent the patient is withdrawing")
         if opt_out_date < consent.consent_date:
@@ -510,7 +569,7 @@ def add_initiating_visit(
         raise RecordError("visit_type", f"{visit_type!r} is not a visit type")
     if visit_date > today:
         raise RecordError("visit_date", "the visit date is in the future")
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.EDIT_PATIENTS, lambda message: RecordError("", message))
         patient = session.get(Patient, patient_id)
         if patient is None:
@@ -539,8 +598,10 @@ def set_complex_month(
     db: Database, patient_id: int, month: Month, flagged: bool, actor: audit.Actor
 ) -> Changes:
     """Flag (or unflag) a month as complex CCM (moderate or high medical decision making)."""
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.FLAG_COMPLEX, lambda message: RecordError("", message))
+        if session.get(Patient, patient_id, with_for_update=PATIENT_LOCK) is None:
+            raise LookupError(f"no patient with id {patient_id}")
         row = session.scalar(
             select(ComplexMonth).where(
                 ComplexMonth.patient_id == patient_id, ComplexMonth.month == str(month)

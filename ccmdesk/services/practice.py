@@ -48,6 +48,10 @@ def fee_schedule(session: Session, year: int) -> FeeSchedule:
     return schedule_for_year(year, shipped_schedules(), overrides)
 
 
+#: The first amount ``fee_override.amount`` (10 digits, 2 after the point) cannot hold.
+LARGEST_FEE = Decimal("100000000")
+
+
 def set_fee_override(
     db: Database, year: int, code: str, amount: Decimal | str | None, actor: audit.Actor
 ) -> None:
@@ -57,6 +61,8 @@ def set_fee_override(
     if not 1990 <= year <= 2200:
         raise FeeScheduleError(f"{year} is not a fee schedule year")
     value = None if amount is None else parse_amount(amount, f"{year} {code}")
+    if value is not None and value >= LARGEST_FEE:  # Numeric(10, 2): PostgreSQL would refuse it
+        raise FeeScheduleError(f"{year} {code}: {value} is more than a fee can be")
     with db.transaction() as session:
         require(session, actor, Permission.EDIT_FEES, FeeScheduleError)
         row = session.scalar(

@@ -9,6 +9,16 @@ audit event.  Rules enforced here, whatever screen calls:
 * entries of a closed month cannot be added, changed or deleted;
 * an edit keeps the previous values in the audit log; a delete is a soft
   delete with a reason.
+
+Several seats share one database, so every change is a write transaction
+(``Database.write``: on SQLite they queue instead of failing) that locks the
+entry it changes (``SELECT … FOR UPDATE`` on PostgreSQL): a change made at
+another seat meanwhile is read, never overwritten, and the audit trail's
+"before" is what was really there.  The closed-month check holds the month
+(:func:`~ccmdesk.services.month_close.hold_months`) so that a close at another
+seat cannot slip between the check and the write.  Two seats pressing Start
+for one person at once are decided by the database's unique index on running
+stopwatches; the loser hears whose stopwatch is running.
 """
 
 from __future__ import annotations
@@ -17,16 +27,18 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ccmdesk.domain.time import Month, months_touched
 from ccmdesk.domain.vocabulary import ACTIVITY_TYPES, NON_COUNTABLE_ACTIVITIES
-from ccmdesk.services import audit
+from ccmdesk.services import audit, conflicts
 from ccmdesk.services.access import Permission, require
 from ccmdesk.services.changes import Changes
+from ccmdesk.services.month_close import hold_months
 from ccmdesk.services.practice import practice_zone
 from ccmdesk.storage.database import Database
-from ccmdesk.storage.models import MonthClose, Patient, Staff, TimeEntry
+from ccmdesk.storage.models import AuditEvent, MonthClose, Patient, Staff, TimeEntry
 from ccmdesk.storage.month_facts import MAX_ENTRY
 
 UTC = dt.timezone.utc
@@ -39,6 +51,10 @@ class TimeEntryError(ValueError):
 
 class MonthClosedError(TimeEntryError):
     pass
+
+
+class NotRunningError(TimeEntryError):
+    """The stopwatch was stopped or discarded meanwhile (at another seat, say)."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +98,21 @@ def _check_activity(activity: str) -> None:
         raise TimeEntryError(f"{activity!r} is not an activity type")
 
 
-def _refuse_closed(session: Session, months: set[Month]) -> None:
+def _closed(session: Session, months: set[Month]) -> list[str]:
     names = sorted(str(m) for m in months)
-    closed = session.scalars(
-        select(MonthClose.month).where(
-            MonthClose.month.in_(names), MonthClose.reopened_at.is_(None)
+    return list(
+        session.scalars(
+            select(MonthClose.month).where(
+                MonthClose.month.in_(names), MonthClose.reopened_at.is_(None)
+            )
         )
-    ).all()
+    )
+
+
+def _refuse_closed(session: Session, months: set[Month]) -> None:
+    """Refuse a write to a closed month; hold the months until commit (see hold_months)."""
+    hold_months(session, months)
+    closed = _closed(session, months)
     if closed:
         raise MonthClosedError(
             f"{', '.join(sorted(set(closed)))} is closed; the office manager must reopen it first"
@@ -98,11 +122,7 @@ def _refuse_closed(session: Session, months: set[Month]) -> None:
 def month_is_closed(db: Database, month: Month) -> bool:
     """True while ``month`` is closed (entries read-only until it is reopened)."""
     with db.transaction() as session:
-        try:
-            _refuse_closed(session, {month})
-        except MonthClosedError:
-            return True
-    return False
+        return bool(_closed(session, {month}))
 
 
 def _check_span(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
@@ -126,8 +146,9 @@ def _values(entry: TimeEntry) -> dict[str, object]:
     }
 
 
-def _entry(session: Session, entry_id: int) -> TimeEntry:
-    entry = session.get(TimeEntry, entry_id)
+def _entry(session: Session, entry_id: int, *, lock: bool = True) -> TimeEntry:
+    """The entry, locked until commit (PostgreSQL) unless only read."""
+    entry = session.get(TimeEntry, entry_id, with_for_update=lock)
     if entry is None:
         raise TimeEntryError(f"time entry {entry_id} does not exist")
     return entry
@@ -176,7 +197,29 @@ def start_timer(
     """Write a running stopwatch (no end yet) the moment Start is clicked."""
     _check_activity(activity)
     now = _now(now)
-    with db.transaction() as session:
+    try:
+        return _start(db, patient_id, staff_id, actor, activity, note, now)
+    except IntegrityError:
+        # Two seats passed the check below at once; the unique index on running
+        # stopwatches (uq_time_entry_running) let the other one in.  Say whose.
+        with db.transaction() as session:
+            running = _running_entry(session, staff_id)
+            said = _already_running(session, running, now) if running else None
+        if said is None:
+            raise
+        raise TimeEntryError(said) from None
+
+
+def _start(
+    db: Database,
+    patient_id: int,
+    staff_id: int,
+    actor: audit.Actor,
+    activity: str,
+    note: str,
+    now: dt.datetime,
+) -> Changes:
+    with db.write() as session:
         require(session, actor, Permission.LOG_TIME, TimeEntryError)
         if not actor.trusted and actor.id != staff_id:
             raise TimeEntryError("a stopwatch can only be started by the person it times")
@@ -186,15 +229,9 @@ def start_timer(
         staff = session.get(Staff, staff_id)
         if staff is None or not staff.active:
             raise TimeEntryError("only an active staff member can start a stopwatch")
-        running = session.scalar(
-            select(TimeEntry.id).where(
-                TimeEntry.staff_id == staff_id,
-                TimeEntry.end_at.is_(None),
-                TimeEntry.deleted_at.is_(None),
-            )
-        )
+        running = _running_entry(session, staff_id)
         if running is not None:
-            raise TimeEntryError(f"{staff.name} already has a stopwatch running; stop it first")
+            raise TimeEntryError(_already_running(session, running, now))
         _refuse_closed(session, months_touched(now, None, zone))
         entry = TimeEntry(
             patient_id=patient_id,
@@ -209,9 +246,59 @@ def start_timer(
         return _insert(session, entry, actor, "start", zone)
 
 
+def _running_entry(session: Session, staff_id: int) -> TimeEntry | None:
+    return session.scalar(
+        select(TimeEntry).where(
+            TimeEntry.staff_id == staff_id,
+            TimeEntry.end_at.is_(None),
+            TimeEntry.deleted_at.is_(None),
+        )
+    )
+
+
+def _already_running(session: Session, running: TimeEntry, now: dt.datetime) -> str:
+    staff = session.get(Staff, running.staff_id)
+    patient = session.get(Patient, running.patient_id)
+    since = conflicts.clock(running.start_at, practice_zone(session), now)
+    whose = f" for {patient.first_name} {patient.last_name}" if patient else ""
+    return (
+        f"{staff.name if staff else 'this person'} already has a stopwatch running{whose}"
+        f" since {since}, started at another seat or earlier here; stop it first"
+    )
+
+
+def _not_running(session: Session, entry: TimeEntry, now: dt.datetime) -> NotRunningError:
+    """What became of a stopwatch someone stopped or discarded meanwhile, and who did."""
+    zone = practice_zone(session)
+    event = session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity == "time_entry",
+            AuditEvent.entity_id == entry.id,
+            AuditEvent.action.in_(("stop", "delete")),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    by = f" by {event.actor}" if event else ""
+    if entry.deleted_at is not None:
+        why = f" ({entry.delete_reason})" if entry.delete_reason else ""
+        at = conflicts.clock(entry.deleted_at, zone, now)
+        return NotRunningError(
+            f"this stopwatch was already discarded at another seat at {at}{by}{why}"
+        )
+    assert entry.end_at is not None
+    stopped = event.at if event else entry.end_at
+    at = conflicts.clock(stopped, zone, now)
+    said = f"this stopwatch was already stopped at another seat at {at}{by}"
+    if abs(stopped - entry.end_at) > dt.timedelta(minutes=1):  # recovered at a heartbeat
+        said += f", ending at {conflicts.clock(entry.end_at, zone, now)}"
+    return NotRunningError(f"{said}; its time is in the time log")
+
+
 def heartbeat(db: Database, entry_id: int, now: dt.datetime | None = None) -> None:
     """Record that the app is alive with this stopwatch running (crash recovery)."""
-    with db.transaction() as session:
+    with db.write() as session:
         entry = _entry(session, entry_id)
         if entry.end_at is None and entry.deleted_at is None:
             entry.heartbeat_at = _now(now)
@@ -220,10 +307,10 @@ def heartbeat(db: Database, entry_id: int, now: dt.datetime | None = None) -> No
 def save_running_details(db: Database, entry_id: int, activity: str, note: str) -> None:
     """Keep what the nurse types while the clock runs (no audit: not yet an entry)."""
     _check_activity(activity)
-    with db.transaction() as session:
+    with db.write() as session:
         entry = _entry(session, entry_id)
         if entry.end_at is not None or entry.deleted_at is not None:
-            raise TimeEntryError("this stopwatch is no longer running")
+            raise _not_running(session, entry, _now(None))
         entry.activity, entry.note = activity, note
 
 
@@ -237,16 +324,20 @@ def stop_timer(
     now: dt.datetime | None = None,
     at: dt.datetime | None = None,
 ) -> Changes:
-    """Stop a running stopwatch now (or ``at`` an earlier moment, for recovery)."""
+    """Stop a running stopwatch now (or ``at`` an earlier moment, for recovery).
+
+    Stopped meanwhile at another seat (the same person signed in twice): refused
+    with :class:`NotRunningError`, saying when and by whom, and nothing changes.
+    """
     now = _now(now)
     end = _now(at) if at else now
-    with db.transaction() as session:
+    with db.write() as session:
         zone = practice_zone(session)
         entry = _entry(session, entry_id)
         if actor.id != entry.staff_id:  # one's own stopwatch can always be stopped
             require(session, actor, Permission.LOG_TIME, TimeEntryError)
         if entry.end_at is not None or entry.deleted_at is not None:
-            raise TimeEntryError("this stopwatch is not running")
+            raise _not_running(session, entry, now)
         if activity is not None:
             _check_activity(activity)
             entry.activity = activity
@@ -296,7 +387,7 @@ def recover_timer(
     at = None
     if choice == "last_alive":
         with db.transaction() as session:
-            entry = _entry(session, entry_id)
+            entry = _entry(session, entry_id, lock=False)
             at = entry.heartbeat_at or entry.start_at
     return stop_timer(db, entry_id, actor, now=now, at=at)
 
@@ -320,7 +411,7 @@ def add_manual(
     _check_activity(activity)
     now = _now(now)
     _check_span(start, end, now)
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.LOG_TIME, TimeEntryError)
         zone = practice_zone(session)
         if session.get(Patient, patient_id) is None:
@@ -355,7 +446,7 @@ def edit_entry(
 ) -> Changes:
     """Change a finished entry; the audit log keeps the values it had before."""
     now = _now(now)
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.LOG_TIME, TimeEntryError)
         zone = practice_zone(session)
         entry = _entry(session, entry_id)
@@ -409,7 +500,7 @@ def delete_entry(
     if not reason:
         raise TimeEntryError("say why the entry is deleted")
     now = _now(now)
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.LOG_TIME, TimeEntryError)
         zone = practice_zone(session)
         entry = _entry(session, entry_id)

@@ -21,18 +21,20 @@ Every change, sign-in, failed sign-in, lock and sign-out is in the audit trail.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ccmdesk.domain import passwords
-from ccmdesk.domain.identifiers import normalize_npi
+from ccmdesk.domain.identifiers import normalize_npi, npi_problem
 from ccmdesk.domain.vocabulary import STAFF_ROLES
 from ccmdesk.services import audit
 from ccmdesk.services.access import Permission, permissions_of, require, role_label
 from ccmdesk.storage.database import Database
-from ccmdesk.storage.models import Practice, Staff
+from ccmdesk.storage.limits import longest, too_long
+from ccmdesk.storage.models import Practice, Setting, Staff
 
 UTC = dt.timezone.utc
 FREE_ATTEMPTS = 5
@@ -142,10 +144,17 @@ def first_run(
     admin: UserForm,
     password: str,
     now: dt.datetime | None = None,
+    staff_id: int | None = None,
 ) -> SignedIn:
-    """Create (or complete) the practice and its first administrator, in one transaction."""
+    """Create (or complete) the practice and its first administrator, in one transaction.
+
+    ``staff_id`` makes an existing staff member the administrator (an older
+    database has staff but no users: the physician-owner is already on the list).
+    """
     now = _now(now)
-    _check_practice(practice)
+    check_practice(practice)
+    if not (admin.login or "").strip():
+        raise UserError("login", "the administrator needs a user name to sign in with")
     passwords_ok = _checked_password(password)
     with db.transaction() as session:
         if session.scalar(
@@ -158,8 +167,12 @@ def first_run(
             session.add(row)
         for key, value in vars(practice).items():
             setattr(row, key, value)
-        member = Staff(created_at=now, password_hash=passwords_ok)
-        session.add(member)
+        member = session.get(Staff, staff_id) if staff_id is not None else None
+        if member is None:
+            member = Staff(created_at=now)
+            session.add(member)
+        member.password_hash = passwords_ok
+        member.must_change_password = False
         _apply_form(session, member, UserForm(**{**vars(admin), "administrator": True}))
         session.flush()
         actor = audit.Actor(member.id, member.name)
@@ -168,16 +181,15 @@ def first_run(
         return _signed_in(member)
 
 
-def _check_practice(practice: PracticeForm) -> None:
+def check_practice(practice: PracticeForm) -> None:
+    """Raise :class:`UserError` naming the field when the practice's details will not do."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     if not practice.name.strip():
         raise UserError("practice_name", "the practice needs a name")
-    if practice.npi:
-        try:
-            normalize_npi(practice.npi)
-        except ValueError as error:
-            raise UserError("practice_npi", str(error)) from error
+    problem = npi_problem(practice.npi) if practice.npi else None
+    if problem:
+        raise UserError("practice_npi", f"NPI {problem}")
     try:
         ZoneInfo(practice.time_zone)
     except (ZoneInfoNotFoundError, ValueError) as error:
@@ -188,58 +200,101 @@ def _check_practice(practice: PracticeForm) -> None:
 
 
 def sign_in(db: Database, login: str, password: str, now: dt.datetime | None = None) -> SignedIn:
-    """The user behind ``login``/``password``, or :class:`SignInError` saying why not."""
+    """The user behind ``login``/``password``, or :class:`SignInError` saying why not.
+
+    A refusal is raised after the transaction commits, so the miss count and
+    the audit event of a wrong password are kept.
+    """
     now = _now(now)
     login = login.strip().lower()
     with db.transaction() as session:
         member = session.scalar(select(Staff).where(func.lower(Staff.login) == login))
         if member is None or member.password_hash is None:
-            audit.record(session, audit.Actor(None, login), "sign_in_failed", "user", at=now)
-            passwords.verify_password(password, _DUMMY_HASH)  # same time either way
-            raise SignInError("wrong user name or password")
-        if member.locked_until is not None and member.locked_until > now:
-            wait = int((member.locked_until - now).total_seconds()) + 1
-            raise SignInError(f"too many wrong passwords; try again in {_duration(wait)}")
-        if not passwords.verify_password(password, member.password_hash):
-            member.failed_sign_ins += 1
-            detail = ""
-            extra = member.failed_sign_ins - FREE_ATTEMPTS
-            if extra >= 0:
-                lock = min(FIRST_LOCK * (2**extra), LONGEST_LOCK)
-                member.locked_until = now + lock
-                detail = f"locked for {_duration(int(lock.total_seconds()))}"
+            typed = login[: longest(Staff.login)]  # no login is longer; the column agrees
+            audit.record(session, audit.Actor(None, typed), "sign_in_failed", "user", at=now)
+            passwords.verify_password(password, _dummy_hash())  # same time either way
+            refusal: str | None = "wrong user name or password"
+        else:
+            refusal = _check_password(session, member, password, now, "wrong user name or password")
+        if refusal is None:
+            assert member is not None
             audit.record(
                 session,
                 audit.Actor(member.id, member.name),
-                "sign_in_failed",
+                "sign_in",
                 "user",
                 entity_id=member.id,
-                detail=detail,
                 at=now,
             )
-            if detail:
-                raise SignInError(
-                    f"wrong user name or password; {detail.replace('locked', 'sign-in is locked')}"
-                )
-            raise SignInError("wrong user name or password")
-        if not member.active:
-            raise SignInError(f"{member.name} is no longer an active user; ask an administrator")
-        member.failed_sign_ins = 0
-        member.locked_until = None
-        if passwords.needs_rehash(member.password_hash):
-            member.password_hash = passwords.hash_password(password)
+            return _signed_in(member)
+    raise SignInError(refusal)
+
+
+def confirm_password(
+    db: Database, staff_id: int, password: str, now: dt.datetime | None = None
+) -> SignedIn:
+    """Unlocking a locked seat: the same checks and lock-out as :func:`sign_in`.
+
+    Success is not audited here (the screen records ``unlock`` with
+    :func:`record_session_event`); a wrong password is, as at sign-in.
+    """
+    now = _now(now)
+    with db.transaction() as session:
+        member = session.get(Staff, staff_id)
+        if member is None or member.password_hash is None:
+            refusal: str | None = "this user can no longer sign in; ask an administrator"
+        else:
+            refusal = _check_password(session, member, password, now, "wrong password")
+        if refusal is None:
+            assert member is not None
+            return _signed_in(member)
+    raise SignInError(refusal)
+
+
+def _check_password(
+    session: Session, member: Staff, password: str, now: dt.datetime, wrong: str
+) -> str | None:
+    """Why ``member`` may not sign in with ``password`` (None: they may).
+
+    Counts the misses in the database and locks the login after
+    :data:`FREE_ATTEMPTS`; a good password clears the count.
+    """
+    if member.locked_until is not None and member.locked_until > now:
+        wait = int((member.locked_until - now).total_seconds()) + 1
+        return f"too many wrong passwords; try again in {_duration(wait)}"
+    if not passwords.verify_password(password, member.password_hash):
+        member.failed_sign_ins += 1
+        detail = ""
+        extra = member.failed_sign_ins - FREE_ATTEMPTS
+        if extra >= 0:
+            lock = min(FIRST_LOCK * (2**extra), LONGEST_LOCK)
+            member.locked_until = now + lock
+            detail = f"locked for {_duration(int(lock.total_seconds()))}"
         audit.record(
             session,
             audit.Actor(member.id, member.name),
-            "sign_in",
+            "sign_in_failed",
             "user",
             entity_id=member.id,
+            detail=detail,
             at=now,
         )
-        return _signed_in(member)
+        if detail:
+            return f"{wrong}; {detail.replace('locked', 'sign-in is locked')}"
+        return wrong
+    if not member.active:
+        return f"{member.name} is no longer an active user; ask an administrator"
+    member.failed_sign_ins = 0
+    member.locked_until = None
+    if passwords.needs_rehash(member.password_hash):
+        member.password_hash = passwords.hash_password(password)
+    return None
 
 
-_DUMMY_HASH = passwords.hash_password("not a password anyone has")
+@functools.cache
+def _dummy_hash() -> str:
+    """Hashed once, on the first unknown login (not at import: it costs ~0.15 s)."""
+    return passwords.hash_password("not a password anyone has")
 
 
 def _duration(seconds: int) -> str:
@@ -257,12 +312,50 @@ def current_user(db: Database, staff_id: int) -> SignedIn | None:
         return _signed_in(member)
 
 
-def record_session_event(db: Database, actor: audit.Actor, action: str) -> None:
+def record_session_event(
+    db: Database, actor: audit.Actor, action: str, now: dt.datetime | None = None
+) -> None:
     """Sign-out, lock and unlock, in the audit trail."""
     if action not in ("sign_out", "lock", "unlock"):
         raise ValueError(f"not a session event: {action}")
     with db.transaction() as session:
-        audit.record(session, actor, action, "user", entity_id=actor.id)
+        audit.record(session, actor, action, "user", entity_id=actor.id, at=now)
+
+
+SIGN_IN_HINT_KEY = "sign_in_hint"
+
+
+def sign_in_hint(db: Database) -> str:
+    """A line the sign-in screen shows under the form (the demo's logins); usually empty."""
+    import json
+
+    with db.transaction() as session:
+        value = session.get(Setting, SIGN_IN_HINT_KEY)
+        return str(json.loads(value.value)) if value is not None else ""
+
+
+def first_run_prefill(db: Database) -> tuple[PracticeForm | None, list[UserRow]]:
+    """What an older database already knows: its practice row and its staff.
+
+    Only while :func:`needs_first_run`: afterwards the staff list is an
+    administrator's (:func:`list_users`).
+    """
+    if not needs_first_run(db):
+        return None, []
+    with db.transaction() as session:
+        row = session.get(Practice, 1)
+        practice = None
+        if row is not None:
+            practice = PracticeForm(
+                name=row.name or "",
+                npi=row.npi,
+                address=row.address or "",
+                phone=row.phone or "",
+                after_hours_phone=row.after_hours_phone or "",
+                time_zone=row.time_zone or "",
+            )
+        members = session.scalars(select(Staff).where(Staff.active).order_by(Staff.name))
+        return practice, [_row(m) for m in members]
 
 
 def _signed_in(member: Staff) -> SignedIn:
@@ -331,24 +424,25 @@ def list_users(db: Database, actor: audit.Actor) -> list[UserRow]:
     with db.transaction() as session:
         require(session, actor, Permission.MANAGE_USERS, lambda m: UserError("", m))
         members = session.scalars(select(Staff).order_by(Staff.active.desc(), Staff.name))
-        return [
-            UserRow(
-                id=m.id,
-                name=m.name,
-                credential=m.credential,
-                role=m.role,
-                npi=m.npi,
-                phone=m.phone,
-                login=m.login,
-                has_password=m.password_hash is not None,
-                office_manager=m.office_manager,
-                administrator=m.administrator,
-                active=m.active,
-                locked_until=m.locked_until,
-                roles=role_label(m),
-            )
-            for m in members
-        ]
+        return [_row(m) for m in members]
+
+
+def _row(m: Staff) -> UserRow:
+    return UserRow(
+        id=m.id,
+        name=m.name,
+        credential=m.credential,
+        role=m.role,
+        npi=m.npi,
+        phone=m.phone,
+        login=m.login,
+        has_password=m.password_hash is not None,
+        office_manager=m.office_manager,
+        administrator=m.administrator,
+        active=m.active,
+        locked_until=m.locked_until,
+        roles=role_label(m),
+    )
 
 
 def save_user(
@@ -402,18 +496,43 @@ def save_user(
         return member.id
 
 
+#: Text fields of the user form and how the messages name them.
+_TEXT_FIELDS = {
+    "name": "the name",
+    "credential": "the credential",
+    "phone": "the direct line",
+    "login": "the user name",
+}
+
+
+def _check_lengths(form: UserForm) -> None:
+    """Refuse what will not fit its column (PostgreSQL would fail the save; SQLite would not)."""
+    for field, label in _TEXT_FIELDS.items():
+        overlong = too_long(getattr(Staff, field), (getattr(form, field) or "").strip())
+        if overlong:
+            raise UserError(field, f"{label} {overlong}")
+
+
 def _apply_form(session: Session, member: Staff, form: UserForm) -> None:
+    # A new member is already in the session, half filled: the uniqueness
+    # queries below must not flush it.
+    with session.no_autoflush:
+        _check_and_apply(session, member, form)
+
+
+def _check_and_apply(session: Session, member: Staff, form: UserForm) -> None:
     name = form.name.strip()
     if not name:
         raise UserError("name", "a user needs a name")
+    _check_lengths(form)
     if form.role not in STAFF_ROLES:
         raise UserError("role", f"role must be one of {', '.join(STAFF_ROLES)}")
     npi = None
     if form.npi and form.npi.strip():
-        try:
-            npi = normalize_npi(form.npi)
-        except ValueError as error:
-            raise UserError("npi", str(error)) from error
+        problem = npi_problem(form.npi)
+        if problem:
+            raise UserError("npi", f"NPI {problem}")
+        npi = normalize_npi(form.npi)
         owner = session.scalar(select(Staff.name).where(Staff.npi == npi, Staff.id != member.id))
         if owner:
             raise UserError("npi", f"NPI {npi} already belongs to {owner}")
@@ -440,14 +559,19 @@ def _apply_form(session: Session, member: Staff, form: UserForm) -> None:
 
 
 def _can_administer(member: Staff) -> bool:
-    return bool(member.active and member.administrator and member.password_hash)
+    return bool(member.active and member.administrator and member.password_hash and member.login)
 
 
 def _keep_an_administrator(session: Session) -> None:
     admins = session.scalar(
         select(func.count())
         .select_from(Staff)
-        .where(Staff.active, Staff.administrator, Staff.password_hash.is_not(None))
+        .where(
+            Staff.active,
+            Staff.administrator,
+            Staff.password_hash.is_not(None),
+            Staff.login.is_not(None),
+        )
     )
     if not admins:
         raise UserError(

@@ -419,6 +419,7 @@ class CarePlanEditor(QWidget):
         kept = unsaved_text(CarePlanContent.from_json(self.saved_json), self.content)
         if isinstance(error, care_plans.StaleCopyError):
             why = "someone else saved this care plan while you were typing"
+            why += f": {error.other}" if error.other else ""  # who, when, what
         elif isinstance(error, care_plans.SignedVersionError):
             why = "this version was signed meanwhile; “Edit (new draft)” starts the next one"
         else:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
 
+from ccmdesk.services.access import Permission
 from ccmdesk.services.audit import Actor
+from ccmdesk.services.users import SignedIn
 from ccmdesk.storage.database import Database
 from ccmdesk.ui.tasks import TaskRunner
 
@@ -26,13 +28,27 @@ class AppContext:
     settings: QSettings
     tasks: TaskRunner
     clock: Clock = system_clock
-    #: The staff member working at this seat (sign-in arrives with the users issue).
-    staff_id: int | None = None
-    staff_name: str = ""
+    #: The person signed in at this seat; time is logged to them and every change
+    #: is made in their name.  Replaced only through sign-in, unlock or switch user.
+    user: SignedIn | None = None
+
+    # Read-only views of ``user``: many widgets only need the id or the name.
+
+    @property
+    def staff_id(self) -> int | None:
+        return self.user.staff_id if self.user else None
+
+    @property
+    def staff_name(self) -> str:
+        return self.user.name if self.user else ""
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.staff_id, self.staff_name or "unknown user")
+        return self.user.actor if self.user else Actor(None, "nobody signed in")
+
+    def may(self, permission: Permission) -> bool:
+        """What the screens offer; the services check again whatever the screen shows."""
+        return self.user is not None and self.user.may(permission)
 
     def today(self) -> dt.date:
         return self.clock().astimezone(self.zone).date()

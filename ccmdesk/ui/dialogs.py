@@ -4,6 +4,7 @@ answer it by replacing ``ask`` instead of driving a modal dialog."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -184,19 +185,42 @@ class EntryDialog(QDialog):
         return dialog.values() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
+@dataclass(frozen=True)
+class Preferences:
+    """This computer's preferences, as the dialog shows and returns them."""
+
+    ask_after_minutes: int = 60
+    lock_after_minutes: int = 10
+    #: The auto-lock time is a safeguard: only an administrator changes it.
+    may_change_lock: bool = True
+
+
 class PreferencesDialog(QDialog):
     """This computer's preferences (kept in settings.ini in the user data folder)."""
 
-    def __init__(self, parent: QWidget, ask_after_minutes: int) -> None:
+    def __init__(self, parent: QWidget, current: Preferences) -> None:
         super().__init__(parent)
+        self.current = current
         self.setWindowTitle("Preferences")
         form = QFormLayout(self)
         self.ask_after = QSpinBox()
         self.ask_after.setRange(0, 8 * 60)
         self.ask_after.setSuffix(" min")
         self.ask_after.setSpecialValueText("never")
-        self.ask_after.setValue(ask_after_minutes)
+        self.ask_after.setValue(current.ask_after_minutes)
         form.addRow("Ask “still on the call?” after", self.ask_after)
+        self.lock_after = QSpinBox()
+        self.lock_after.setRange(1, 4 * 60)
+        self.lock_after.setSuffix(" min")
+        self.lock_after.setValue(current.lock_after_minutes)
+        self.lock_after.setEnabled(current.may_change_lock)
+        self.lock_after.setToolTip(
+            "Without a key press or a click for this long, ccmdesk hides patients until "
+            "the password is typed again (a running stopwatch keeps running)."
+            if current.may_change_lock
+            else "Only an administrator changes the auto-lock time."
+        )
+        form.addRow("Lock when nobody has used ccmdesk for", self.lock_after)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -204,7 +228,14 @@ class PreferencesDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
+    def value(self) -> Preferences:
+        return replace(
+            self.current,
+            ask_after_minutes=self.ask_after.value(),
+            lock_after_minutes=self.lock_after.value(),
+        )
+
     @classmethod
-    def ask(cls, parent: QWidget, ask_after_minutes: int) -> int | None:
-        dialog = cls(parent, ask_after_minutes)
-        return dialog.ask_after.value() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    def ask(cls, parent: QWidget, current: Preferences) -> Preferences | None:
+        dialog = cls(parent, current)
+        return dialog.value() if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import QByteArray, QItemSelectionModel, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,16 +27,24 @@ from PySide6.QtWidgets import (
 
 from ccmdesk.domain.time import Month
 from ccmdesk.services import patient_record, time_log
+from ccmdesk.services.access import Permission
 from ccmdesk.services.changes import Changes
 from ccmdesk.services.patient_list import PatientListRow, patient_list
+from ccmdesk.services.users import SignedIn
+from ccmdesk.ui.audit_window import AuditWindow, may_read_audit, open_audit_window
 from ccmdesk.ui.context import AppContext
-from ccmdesk.ui.dialogs import PreferencesDialog, RecoveryDialog, SwitchPatientDialog
+from ccmdesk.ui.database_dialog import DatabaseDialog
+from ccmdesk.ui.dialogs import Preferences, PreferencesDialog, RecoveryDialog, SwitchPatientDialog
 from ccmdesk.ui.forms import tell
 from ccmdesk.ui.icons import app_icon
+from ccmdesk.ui.live_refresh import LiveRefresh
+from ccmdesk.ui.lock import DEFAULT_LOCK_MINUTES, LOCK_AFTER_KEY
 from ccmdesk.ui.patient_record import PatientRecord
 from ccmdesk.ui.patient_table import FILTERS, Column, PatientTableModel
+from ccmdesk.ui.practice_dialog import edit_practice, may_edit_settings
 from ccmdesk.ui.progress_delegate import MinutesBarDelegate
 from ccmdesk.ui.reports_window import ReportsWindow
+from ccmdesk.ui.session import UserSession
 from ccmdesk.ui.stopwatch import STILL_ON_CALL_KEY, StopwatchPanel
 
 log = logging.getLogger(__name__)
@@ -74,14 +82,24 @@ class MainWindow(QMainWindow):
         self._changed_during_load: set[int] = set()
         self.tray: QSystemTrayIcon | None = None
         self.reports: ReportsWindow | None = None
+        self.audit_window: AuditWindow | None = None
 
+        self._build_central()  # the session needs the stopwatch and the record
+        self.session = UserSession(self)  # who is signed in: user menu, lock, switch
         self._build_actions()
         self._build_toolbar()
-        self._build_central()
         self._build_tray()
         self._connect_signals()
         self._restore_layout()
-        self._show_title()
+        self.session.set_user(ctx.user)  # also offers only what they may do
+
+    @property
+    def locked(self) -> bool:
+        return self.session.locked
+
+    def set_user(self, user: SignedIn | None) -> None:
+        """Someone else (or the same person, with fresh rights) works at this window."""
+        self.session.set_user(user)
 
     # -- building ------------------------------------------------------------------
 
@@ -96,12 +114,21 @@ class MainWindow(QMainWindow):
         self.reports_action = QAction("Billing, reports and month close…", self)
         self.reports_action.setShortcut(QKeySequence("Ctrl+E"))
         self.preferences_action = QAction("Preferences…", self)
+        self.database_action = QAction("Database…", self)  # administrators (EDIT_SETTINGS)
+        self.practice_action = QAction("Practice settings…", self)  # administrators
+        self.audit_action = QAction("Audit trail…", self)  # administrators (READ_AUDIT)
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.refresh_action)
         file_menu.addAction(self.preferences_action)
+        file_menu.addAction(self.database_action)
+        file_menu.addAction(self.practice_action)
+        file_menu.addAction(self.audit_action)
+        file_menu.aboutToShow.connect(self._offer_admin_actions)
+        file_menu.addSeparator()
+        self.session.add_to_menu(file_menu)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         patient_menu = menu.addMenu("&Patient")
@@ -109,16 +136,15 @@ class MainWindow(QMainWindow):
         patient_menu.addAction(self.toggle_action)
         patient_menu.addAction(self.add_entry_action)
         month_menu = menu.addMenu("&Month end")
+        month_menu.setToolTipsVisible(True)  # says why a disabled action is not for you
         month_menu.addAction(self.reports_action)
+        patient_menu.setToolTipsVisible(True)
 
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Month")
         bar.setObjectName("month-toolbar")
         bar.setMovable(False)
-        self.staff_combo = QComboBox()
-        self.staff_combo.setToolTip("Who is working at this computer (time is logged to them)")
-        bar.addWidget(QLabel(" You are: "))
-        bar.addWidget(self.staff_combo)
+        bar.addWidget(self.session.button)  # "Signed in as …": password, switch, lock
         bar.addSeparator()
         self.month_combo = QComboBox()
         month = Month.of(self.ctx.today())
@@ -220,11 +246,12 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.close)
         self.preferences_action.triggered.connect(self.edit_preferences)
         self.reports_action.triggered.connect(self.open_reports)
+        self.audit_action.triggered.connect(self.open_audit_trail)
+        self.practice_action.triggered.connect(self.edit_practice_settings)
         self.search.textChanged.connect(self.model.set_search)
         self.model.modelReset.connect(self._after_model_reset)
         self.filter_group.idClicked.connect(self._filter_changed)
         self.month_combo.currentIndexChanged.connect(self._month_changed)
-        self.staff_combo.currentIndexChanged.connect(self._staff_changed)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.stopwatch.changed.connect(self.apply_changes)
         self.stopwatch.running_changed.connect(self._running_changed)
@@ -232,26 +259,17 @@ class MainWindow(QMainWindow):
         self.stopwatch.problem.connect(lambda text: tell(self, "Stopwatch", text))
         self.record.changed.connect(self.apply_changes)
         self.ctx.tasks.busy_changed.connect(self._busy)
+        self.database_action.triggered.connect(lambda: DatabaseDialog.ask(self, self.ctx))
+        self.live = LiveRefresh(self)  # other seats' changes; the connection banner
 
     # -- start-up --------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load the people and the list (off the GUI thread), then recover timers."""
-        staff = patient_record.staff_choices(self.ctx.db)
-        self.staff_combo.blockSignals(True)
-        self.staff_combo.clear()
-        for member in staff:
-            self.staff_combo.addItem(member.label, member.id)
-        wanted = self.ctx.staff_id or self.ctx.setting_int("user/staff_id", 0)
-        index = self.staff_combo.findData(wanted)
-        if index < 0:
-            clinical = [m for m in staff if m.role == "clinical_staff"]
-            index = self.staff_combo.findData(clinical[0].id) if clinical else 0
-        self.staff_combo.setCurrentIndex(index)
-        self.staff_combo.blockSignals(False)
-        self._staff_changed()
-        self.record.set_staff(staff)
+        """Load the people and the list (off the GUI thread); start watching for idleness."""
+        self.live.start()  # first: writes Stops kept while the server was away
+        self.record.set_staff(patient_record.staff_choices(self.ctx.db))
         self.reload_list()
+        self.session.start()
 
     def recover_timers(self) -> None:
         """Offer to close stopwatches this user left running when ccmdesk stopped."""
@@ -401,25 +419,18 @@ class MainWindow(QMainWindow):
             else "Month ended"
         )
 
-    def _staff_changed(self) -> None:
-        self.ctx.staff_id = self.staff_combo.currentData()
-        self.ctx.staff_name = self.staff_combo.currentText().split(",")[0]
-        self.record.staff_changed()
-        if self.ctx.staff_id is not None:
-            self.ctx.settings.setValue("user/staff_id", self.ctx.staff_id)
-            running = time_log.running_timers(self.ctx.db, self.ctx.staff_id)
-            if running and not self.stopwatch.running:
-                QTimer.singleShot(0, self.recover_timers)
-
     def _running_changed(self, running: bool) -> None:
-        self.staff_combo.setEnabled(not running)
         if self.tray is not None:
             self.tray.setVisible(running)
         self._show_title()
 
     def _show_title(self, clock_text: str = "") -> None:
         base = f"ccmdesk — {self.practice_name}" if self.practice_name else "ccmdesk"
-        if self.stopwatch.running:
+        if self.locked:  # the title bar and the tray are public: no patient's name
+            title = f"Locked — {base}"
+            if self.tray is not None:
+                self.tray.setToolTip("ccmdesk is locked")
+        elif self.stopwatch.running:
             text = clock_text or "0:00:00"
             title = f"● {text} {self.stopwatch.running_patient} — {base}"
             if self.tray is not None:
@@ -435,6 +446,8 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
 
     def _failed(self, error: Exception) -> None:
+        if self.live.connection.noticed(error):
+            return  # the banner says it
         log.error("background task failed: %s", type(error).__name__)
         self.statusBar().showMessage(f"Could not load: {error}", 15000)
 
@@ -447,15 +460,37 @@ class MainWindow(QMainWindow):
         self.reports.raise_()
         return self.reports
 
+    def open_audit_trail(self) -> AuditWindow:
+        """The administrator's audit-trail browser (kept referenced: Qt deletes orphans)."""
+        self.audit_window = open_audit_window(self, self.ctx, self.audit_window)
+        return self.audit_window
+
+    def edit_practice_settings(self) -> None:
+        saved = edit_practice(self, self.ctx)
+        if saved is not None:
+            self.practice_name = saved.name
+            self._show_title()
+
+    def _offer_admin_actions(self) -> None:
+        """Asked of the database as the menu opens, so a role taken away counts at once."""
+        self.audit_action.setEnabled(may_read_audit(self.ctx))
+        self.practice_action.setEnabled(may_edit_settings(self.ctx))
+
     def _month_status_changed(self, month: Month) -> None:
         if month == self.month and self.record.patient_id is not None:
             self.record.time_log.load(self.record.patient_id, self.month)
 
     def edit_preferences(self) -> None:
-        current = self.ctx.setting_int(STILL_ON_CALL_KEY, 60)
-        minutes = PreferencesDialog.ask(self, current)
-        if minutes is not None:
-            self.ctx.settings.setValue(STILL_ON_CALL_KEY, minutes)
+        current = Preferences(
+            ask_after_minutes=self.ctx.setting_int(STILL_ON_CALL_KEY, 60),
+            lock_after_minutes=self.ctx.setting_int(LOCK_AFTER_KEY, DEFAULT_LOCK_MINUTES),
+            may_change_lock=self.ctx.may(Permission.EDIT_SETTINGS),
+        )
+        chosen = PreferencesDialog.ask(self, current)
+        if chosen is not None:
+            self.ctx.settings.setValue(STILL_ON_CALL_KEY, chosen.ask_after_minutes)
+            if current.may_change_lock:
+                self.ctx.settings.setValue(LOCK_AFTER_KEY, chosen.lock_after_minutes)
 
     # -- layout memory and closing -------------------------------------------------------
 
@@ -484,7 +519,11 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.stopwatch.running:
+        if self.locked and self.stopwatch.running:
+            # Closed while locked (shutdown, log-out): ask nothing that names a patient;
+            # the stopwatch stays running and is offered at the owner's next sign-in.
+            self.stopwatch.beat()
+        elif self.stopwatch.running:
             answer = CloseWhileRunningDialog.ask(self, self.stopwatch.running_patient)
             if answer == CloseWhileRunningDialog.CANCEL:
                 event.ignore()
@@ -497,5 +536,6 @@ class MainWindow(QMainWindow):
             self.record.overview.save()
         self.record.care_plan.flush()  # a draft typed in the last second
         self.save_layout()
+        self.live.stop()
         self.ctx.tasks.wait()
         event.accept()

@@ -10,6 +10,9 @@ call is still going on.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -22,13 +25,18 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.exc import DBAPIError
 
 from ccmdesk.domain.vocabulary import ACTIVITY_LABELS, ACTIVITY_TYPES
 from ccmdesk.services import time_log
 from ccmdesk.services.changes import Changes
+from ccmdesk.services.connectivity import is_connection_error
 from ccmdesk.services.time_log import EntryView, TimeEntryError
 from ccmdesk.ui import fmt
 from ccmdesk.ui.context import AppContext
+
+if TYPE_CHECKING:
+    from ccmdesk.ui.connection import ConnectionMonitor
 
 HEARTBEAT_MS = 15_000
 REPAINT_MS = 200
@@ -60,6 +68,8 @@ class StopwatchPanel(QWidget):
         self.opened_id: int | None = None
         self.opened_name = ""
         self.still_on_call_box: QMessageBox | None = None
+        #: Set by the main window: keeps a Stop the database cannot take (ui/connection.py).
+        self.connection: ConnectionMonitor | None = None
         self._asked_at_minutes = 0
 
         self.who = QLabel("Select a patient")
@@ -177,18 +187,27 @@ class StopwatchPanel(QWidget):
         if self.entry is None:
             return None
         self._save_typing.stop()
+        clicked = self.ctx.clock()
+        activity, note = self.activity.currentData(), self.note.toPlainText().strip()
         try:
-            changes = time_log.stop_timer(
-                self.ctx.db,
-                self.entry.id,
-                self.ctx.actor,
-                activity=self.activity.currentData(),
-                note=self.note.toPlainText().strip(),
-                now=self.ctx.clock(),
-            )
+            if self._reachable():
+                changes = time_log.stop_timer(
+                    self.ctx.db,
+                    self.entry.id,
+                    self.ctx.actor,
+                    activity=activity,
+                    note=note,
+                    now=clicked,
+                )
+            else:
+                changes = self._keep_stop(activity, note, clicked)
         except TimeEntryError as error:
             self.problem.emit(str(error))
             return None
+        except DBAPIError as error:
+            if self.connection is None or not is_connection_error(error):
+                raise
+            changes = self._keep_stop(activity, note, clicked)
         self.entry = None
         self.running_patient = ""
         self._repaint.stop()
@@ -203,19 +222,35 @@ class StopwatchPanel(QWidget):
         return changes
 
     def beat(self) -> None:
-        if self.entry is not None:
-            time_log.heartbeat(self.ctx.db, self.entry.id, self.ctx.clock())
+        if self.entry is not None and self._reachable():
+            try:
+                time_log.heartbeat(self.ctx.db, self.entry.id, self.ctx.clock())
+            except DBAPIError as error:  # a heartbeat missed while offline is harmless
+                if self.connection is None or not self.connection.noticed(error):
+                    raise
 
     def save_details(self) -> None:
         """Write the activity and note typed so far (nothing typed is lost in a crash)."""
-        if self.entry is None:
-            return
+        if self.entry is None or not self._reachable():
+            return  # offline: what was typed stays on screen and is saved with Stop
         try:
             time_log.save_running_details(
                 self.ctx.db, self.entry.id, self.activity.currentData(), self.note.toPlainText()
             )
         except TimeEntryError as error:
             self.problem.emit(str(error))
+        except DBAPIError as error:
+            if self.connection is None or not self.connection.noticed(error):
+                raise
+
+    def _reachable(self) -> bool:
+        return self.connection is None or self.connection.online
+
+    def _keep_stop(self, activity: str, note: str, clicked: dt.datetime) -> Changes:
+        """The database is away: keep the Stop; it is written, ending at the click, later."""
+        assert self.entry is not None and self.connection is not None
+        self.connection.keep_stop(self.entry, self.running_patient, activity, note, clicked)
+        return Changes()  # nothing saved yet
 
     def _typing(self) -> None:
         if self.running:

@@ -54,6 +54,7 @@ def test_empty_file_is_initialised(tmp_path):
     assert path.stat().st_size > 0
 
 
+@pytest.mark.sqlite_only  # the file itself
 def test_reopening_a_current_database_keeps_its_data(db, tmp_path):
     add_patient(db, "MRN-1")
     path = db.path
@@ -159,6 +160,7 @@ def test_another_applications_sqlite_file_is_refused_and_left_untouched(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
 
 
+@pytest.mark.sqlite_only  # the file itself
 def test_a_database_from_a_newer_ccmdesk_is_refused_and_left_untouched(db, tmp_path):
     path = db.path
     with db.engine.begin() as connection:

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import QSettings
 
+from ccmdesk.services import users
 from ccmdesk.ui.context import AppContext
 from ccmdesk.ui.main_window import MainWindow
 from ccmdesk.ui.tasks import TaskRunner
@@ -58,8 +59,7 @@ def ctx(practice, clock, tmp_path, qapp):
         settings=settings,
         tasks=tasks,
         clock=clock,
-        staff_id=practice["nurse"],
-        staff_name="Nina Okafor",
+        user=users.current_user(practice["db"], practice["nurse"]),
     )
     yield context
     tasks.wait()

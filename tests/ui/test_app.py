@@ -9,7 +9,15 @@ from ccmdesk import app
 from ccmdesk.ui.main_window import MainWindow
 
 
-def test_run_gui_opens_the_practice_and_remembers_the_layout(practice, user_data, qapp):
+def test_run_gui_opens_the_practice_and_remembers_the_layout(
+    practice, user_data, qapp, monkeypatch
+):
+    from ccmdesk.services import users
+    from ccmdesk.ui import signin
+
+    # the nurse signs in (tests/ui/test_signin.py drives the dialogs themselves)
+    nurse = users.current_user(practice["db"], practice["nurse"])
+    monkeypatch.setattr(signin, "start_session", lambda *a, **k: nurse)
     seen: list[str] = []
 
     def close_when_loaded() -> None:

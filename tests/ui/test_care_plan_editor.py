@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from ccmdesk.domain.care_plan import Goal
-from ccmdesk.services import care_plans
+from ccmdesk.services import care_plans, users
 from ccmdesk.services.audit import Actor
 from ccmdesk.storage.models import AuditEvent
 from ccmdesk.ui.care_plan_dialogs import (
@@ -69,8 +69,8 @@ def complete(editor, qtbot) -> None:
 
 
 def become(window, staff_id: int) -> None:
-    """Choose who is working in the toolbar's "You are" box."""
-    window.staff_combo.setCurrentIndex(window.staff_combo.findData(staff_id))
+    """Someone else signs in at this window (Switch user, without the password dialog)."""
+    window.set_user(users.current_user(window.ctx.db, staff_id))
     assert window.ctx.staff_id == staff_id
 
 

@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from ccmdesk.domain.time import Month
-from ccmdesk.services import time_log
+from ccmdesk.services import time_log, users
 from ccmdesk.services.billing import compute_month
 from ccmdesk.services.billing_csv import write_billing_csv
 from ccmdesk.ui.batch import BatchJob
@@ -25,8 +25,8 @@ OCTOBER = Month(2026, 10)
 def reports(window, practice, qtbot):
     db = practice["db"]
     # month end is the office manager's work (services/access.py)
-    window.ctx.staff_id = add_staff(db, "Lisa Carrington", "non_clinical", office_manager=True)
-    window.ctx.staff_name = "Lisa Carrington"
+    manager = add_staff(db, "Lisa Carrington", "non_clinical", office_manager=True)
+    window.set_user(users.current_user(db, manager))
     add_entry(db, practice["ada"], practice["nurse"], dt.datetime(2026, 10, 6, 14, tzinfo=UTC), 24)
     add_entry(db, practice["bo"], practice["nurse"], dt.datetime(2026, 10, 7, 14, tzinfo=UTC), 45)
     add_entry(db, practice["cy"], practice["nurse"], dt.datetime(2026, 10, 8, 14, tzinfo=UTC), 9)

@@ -86,9 +86,15 @@ def test_heartbeat_records_that_the_app_is_alive(window, practice, clock):
 
 
 def test_still_on_the_call_question(window, practice, clock, qtbot, monkeypatch):
+    from dataclasses import replace
+
     from ccmdesk.ui.dialogs import PreferencesDialog
 
-    monkeypatch.setattr(PreferencesDialog, "ask", classmethod(lambda cls, parent, now: 30))
+    monkeypatch.setattr(
+        PreferencesDialog,
+        "ask",
+        classmethod(lambda cls, parent, now: replace(now, ask_after_minutes=30)),
+    )
     window.preferences_action.trigger()
     assert window.ctx.setting_int("stopwatch/ask_after_minutes", 60) == 30
     open_patient(window, practice["ada"])

@@ -262,7 +262,7 @@ def import_patients(
     problems.raise_if_any(str(path))
     summary = ImportSummary("patients", rows=len(rows))
     now = dt.datetime.now(dt.timezone.utc)
-    with db.transaction() as session:
+    with db.write() as session:
         writer = _Writer(session, actor, problems, now)
         for row in rows:
             writer.write(row, summary)
@@ -274,7 +274,9 @@ def import_patients(
 class _Writer:
     def __init__(self, session: Session, actor: audit.Actor, problems: Problems, now: dt.datetime):
         self.session, self.actor, self.problems, self.now = session, actor, problems, now
-        self.patients = {p.mrn: p for p in session.scalars(select(Patient))}
+        self.patients = {
+            p.mrn: p for p in session.scalars(select(Patient).with_for_update(key_share=True))
+        }
         self.mbi_owner = {p.mbi: p.mrn for p in self.patients.values() if p.mbi}
         index = default_index()
         self.describe = lambda code: index.description(code) or ""

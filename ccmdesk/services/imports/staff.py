@@ -18,6 +18,7 @@ from ccmdesk.services import audit
 from ccmdesk.services.access import Permission, require
 from ccmdesk.services.imports.common import ImportSummary, Problems, read_rows
 from ccmdesk.storage.database import Database
+from ccmdesk.storage.limits import too_long
 from ccmdesk.storage.models import Staff
 
 COLUMNS = ("name", "credential", "role", "npi")
@@ -43,6 +44,9 @@ def _validate(path: Path, problems: Problems) -> list[StaffRow]:
         ok = True
         if not name:
             problems.add(row.line, "name", "is empty")
+            ok = False
+        elif overlong := too_long(Staff.name, name):  # PostgreSQL would refuse it at the INSERT
+            problems.add(row.line, "name", overlong)
             ok = False
         if role not in STAFF_ROLES:
             problems.add(row.line, "role", f"{role!r} is not one of {', '.join(STAFF_ROLES)}")
@@ -110,7 +114,7 @@ def import_staff(db: Database, path: Path, actor: audit.Actor) -> ImportSummary:
     problems.raise_if_any(str(path))
     summary = ImportSummary("staff", rows=len(rows))
     now = dt.datetime.now(dt.timezone.utc)
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.MANAGE_USERS)
         existing = list(session.scalars(select(Staff)))
         by_npi = {s.npi: s for s in existing if s.npi}

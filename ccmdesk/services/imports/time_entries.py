@@ -31,6 +31,7 @@ from ccmdesk.services.imports.common import (
     lookup_by_name,
     read_rows,
 )
+from ccmdesk.services.month_close import hold_months
 from ccmdesk.services.practice import practice_zone
 from ccmdesk.storage.database import Database
 from ccmdesk.storage.models import AuditEvent, MonthClose, Patient, Staff, TimeEntry
@@ -159,7 +160,6 @@ class _Lookups:
     patients: dict[str, int]
     staff_npi: dict[str, int]
     staff_names: dict[str, list[int]]
-    closed: set[str]
 
 
 def _lookups(db: Database) -> _Lookups:
@@ -175,9 +175,6 @@ def _lookups(db: Database) -> _Lookups:
             patients={mrn: pid for mrn, pid in session.execute(select(Patient.mrn, Patient.id))},
             staff_npi=staff_npi,
             staff_names=staff_names,
-            closed=set(
-                session.scalars(select(MonthClose.month).where(MonthClose.reopened_at.is_(None)))
-            ),
         )
 
 
@@ -190,16 +187,22 @@ def import_time(
     rows = [r for r in map(validator.row, read_rows(path, COLUMNS, REQUIRED, problems)) if r]
     problems.raise_if_any(str(path))
     summary = ImportSummary("time", rows=len(rows))
-    with db.transaction() as session:
+    with db.write() as session:
         require(session, actor, Permission.LOG_TIME)
         existing = _existing_keys(session, rows)
         fresh = [r for r in rows if (r.patient_id, r.staff_id, r.start) not in existing]
         summary.unchanged = len(rows) - len(fresh)
         # Only rows that would be written can be refused for a closed month: a
         # re-import of a billed month's file adds nothing and so changes nothing.
-        zone, closed = validator.lookups.zone, validator.lookups.closed
+        zone = validator.lookups.zone
+        touched = {r.line: sorted(months_touched(r.start, r.end, zone)) for r in fresh}
+        # A close at another seat waits for this import, or this import sees it.
+        hold_months(session, {month for months in touched.values() for month in months})
+        closed = set(
+            session.scalars(select(MonthClose.month).where(MonthClose.reopened_at.is_(None)))
+        )
         for r in fresh:
-            for month in sorted(months_touched(r.start, r.end, zone)):
+            for month in touched[r.line]:
                 if str(month) in closed:
                     problems.add(
                         r.line, "start", f"{month} is closed; reopen it before adding time"
