@@ -40,7 +40,7 @@ def is_connection_error(error: BaseException) -> bool:
 
 
 def server_url(host: str, port: int, database: str, user: str, password: str = "") -> str:
-    """A PostgreSQL URL for the psycopg driver, failing fast when the server is away."""
+    """A PostgreSQL URL for the psycopg driver (its connect timeout is the engine's default)."""
     url = URL.create(
         DRIVER,
         username=user.strip() or None,
@@ -48,9 +48,45 @@ def server_url(host: str, port: int, database: str, user: str, password: str = "
         host=host.strip() or None,
         port=port or None,
         database=database.strip() or None,
-        query={"connect_timeout": str(CONNECT_TIMEOUT_S)},
     )
     return url.render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class ServerFields:
+    """A server URL taken apart for a form."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str
+
+
+def server_fields(url: str) -> ServerFields | None:
+    """The parts of a PostgreSQL URL, or None for anything else (an SQLite file)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "postgresql":
+        return None
+    return ServerFields(
+        parsed.host or "",
+        parsed.port or DEFAULT_PORT,
+        parsed.database or "",
+        parsed.username or "",
+        parsed.password or "",
+    )
+
+
+def describe(url: str) -> str:
+    """Where a URL points, in words (no password)."""
+    fields = server_fields(url)
+    if fields is None:
+        return f"the file {sqlite_path(url) or hide_password(url)}"
+    where = f"{fields.host or 'this computer'}:{fields.port}"
+    return f"the practice server {where}, database “{fields.database}”, user {fields.user}"
 
 
 def without_password(url: str) -> str:
@@ -76,12 +112,11 @@ def ping(db: Database, timeout: float = CONNECT_TIMEOUT_S) -> None:
 
     A server first gets a fresh connection with a timeout (a network that is
     gone must not hold a worker for minutes); then the application's own pool
-    is tried, twice, because the first try after an outage may meet a pooled
-    connection the server dropped, which SQLAlchemy then discards.
+    is tried, twice, in case the first meets a connection the server dropped.
     """
     if db.engine.dialect.name != "sqlite":
-        probe = create_engine(
-            db.url, poolclass=NullPool, connect_args=_timeout_args(db.url, timeout)
+        probe = create_engine(  # the engine's URL: with the driver the application uses
+            db.engine.url, poolclass=NullPool, connect_args=_timeout_args(db.url, timeout)
         )
         try:
             with probe.connect() as connection:
@@ -113,7 +148,10 @@ def check_connection(url: str, timeout: float = CONNECT_TIMEOUT_S) -> Connection
         path = sqlite_path(url)
         if path is not None:
             return _check_file(path)
-        engine = create_engine(url, poolclass=NullPool, connect_args=_timeout_args(url, timeout))
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":  # as the application opens it: with psycopg
+            parsed = parsed.set(drivername=DRIVER)
+        engine = create_engine(parsed, poolclass=NullPool, connect_args=_timeout_args(url, timeout))
     except (ArgumentError, ImportError, ValueError) as error:
         return ConnectionReport(False, f"That is not a database address ccmdesk can use ({error}).")
     try:

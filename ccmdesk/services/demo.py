@@ -60,10 +60,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from ccmdesk.domain import passwords
 from ccmdesk.domain.chronic import is_chronic_by_default
 from ccmdesk.domain.icd10 import default_index, normalize_icd10
 from ccmdesk.domain.identifiers import make_mbi, make_npi
-from ccmdesk.domain.passwords import hash_password
 from ccmdesk.domain.time import Month, local_to_utc, start_of_day_utc
 from ccmdesk.services import demo_names as words
 from ccmdesk.services.audit import Actor, record
@@ -273,13 +273,18 @@ def build_demo(
     return DemoSummary(**{**summary, "elapsed_seconds": time.perf_counter() - started})
 
 
-@functools.cache
 def _demo_password_hash() -> str:
     """One hash for every demo login: hashing costs ~0.15 s, ten of them would show.
 
-    Cached for the process, so two builds in one process write the same rows.
+    Cached for the process (per hashing cost), so two builds in one process write
+    the same rows, and a hash made at another cost is never handed out as current.
     """
-    return hash_password(DEMO_PASSWORD)
+    return _demo_hash_at(passwords.LOG2_N)
+
+
+@functools.cache
+def _demo_hash_at(log2_n: int) -> str:
+    return passwords.hash_password(DEMO_PASSWORD)
 
 
 def _refuse_unless_empty(session: Session, *, replace_demo: bool = False) -> None:

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.engine import make_url
 
 from ccmdesk import paths
 from ccmdesk.services.access import Permission
@@ -39,8 +38,10 @@ from ccmdesk.services.connectivity import (
     DEFAULT_PORT,
     ConnectionReport,
     check_connection,
+    describe,
     hide_password,
     needs_password,
+    server_fields,
     server_url,
     with_password,
     without_password,
@@ -68,7 +69,8 @@ def save_choice(settings: QSettings, url: str | None, remember_password: bool) -
         settings.remove(URL_KEY)
         settings.remove(ASK_PASSWORD_KEY)
     else:
-        has_password = bool(make_url(url).password)
+        fields = server_fields(url)
+        has_password = bool(fields and fields.password)
         settings.setValue(URL_KEY, url if remember_password else without_password(url))
         settings.setValue(ASK_PASSWORD_KEY, has_password and not remember_password)
     settings.sync()
@@ -95,7 +97,7 @@ class DatabaseDialog(QDialog):
             " computers points every one of them at the same practice server."
         )
         intro.setWordWrap(True)
-        now = QLabel(f"Now using: {_describe(current_url)}" if current_url else "")
+        now = QLabel(f"Now using: {describe(current_url)}" if current_url else "")
         now.setStyleSheet("color: #444;")
         now.setWordWrap(True)
         self.local = QRadioButton("This computer's file")
@@ -168,15 +170,15 @@ class DatabaseDialog(QDialog):
     # -- the form --------------------------------------------------------------------
 
     def _fill(self, url: str) -> None:
-        parsed = make_url(url) if url else None
-        if parsed is not None and parsed.get_backend_name() == "postgresql":
+        fields = server_fields(url) if url else None
+        if fields is not None:
             self.server.setChecked(True)
-            self.host.setText(parsed.host or "")
-            self.port.setValue(parsed.port or DEFAULT_PORT)
-            self.database.setText(parsed.database or "")
-            self.user.setText(parsed.username or "")
-            self.password.setText(parsed.password or "")
-            self.remember.setChecked(bool(parsed.password))
+            self.host.setText(fields.host)
+            self.port.setValue(fields.port)
+            self.database.setText(fields.database)
+            self.user.setText(fields.user)
+            self.password.setText(fields.password)
+            self.remember.setChecked(bool(fields.password))
         else:
             self.local.setChecked(True)
         self._kind_changed()
@@ -272,19 +274,11 @@ class DatabaseDialog(QDialog):
         return dialog.saved
 
 
-def _describe(url: str) -> str:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return f"the file {parsed.database}"
-    host = f"{parsed.host or 'this computer'}:{parsed.port or DEFAULT_PORT}"
-    return f"the practice server {host}, database “{parsed.database}”, user {parsed.username}"
-
-
 def _saved_box(parent: QWidget, url: str) -> None:
     box = QMessageBox(
         QMessageBox.Icon.Information,
         "Database",
-        f"Saved. From the next start ccmdesk uses {_describe(url)}.",
+        f"Saved. From the next start ccmdesk uses {describe(url)}.",
         QMessageBox.StandardButton.Ok,
         parent,
     )
@@ -301,11 +295,12 @@ def complete_url(url: str, settings: QSettings, parent: QWidget | None = None) -
         return url
     if str(settings.value(ASK_PASSWORD_KEY, "false")).lower() != "true":
         return url  # no password was ever given (the server trusts this computer, or .pgpass)
-    parsed = make_url(url)
+    fields = server_fields(url)
+    assert fields is not None  # needs_password: a server URL
     password, ok = QInputDialog.getText(
         parent,
         "ccmdesk: practice server",
-        f"Password of {parsed.username} on the practice server {parsed.host}:",
+        f"Password of {fields.user} on the practice server {fields.host}:",
         QLineEdit.EchoMode.Password,
     )
     return with_password(url, password) if ok else None

@@ -220,7 +220,11 @@ class PreferencesDialog(QDialog):
             if current.may_change_lock
             else "Only an administrator changes the auto-lock time."
         )
-        form.addRow("Lock when nobody has used ccmdesk for", self.lock_after)
+        form.addRow("Lock when idle for", self.lock_after)
+        if not current.may_change_lock:
+            note = QLabel("Set by an administrator")
+            note.setStyleSheet("color: #555; font-size: 12px;")
+            form.addRow("", note)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

@@ -19,11 +19,13 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLineEdit,
     QPlainTextEdit,
+    QVBoxLayout,
     QWidget,
     QWizard,
     QWizardPage,
 )
 
+from ccmdesk.domain.time import resolve_time_zone
 from ccmdesk.services import users
 from ccmdesk.services.users import PracticeForm, SignedIn, UserError, UserRow
 from ccmdesk.storage.database import Database
@@ -34,14 +36,17 @@ PRACTICE_FIELDS = ("practice_name", "practice_npi", "time_zone")
 
 
 def system_zone_name() -> str:
-    """The computer's zone name (tzlocal), else UTC."""
-    try:
-        import tzlocal
+    """The zone a new practice starts with: ``TZ`` if set, else the computer's (tzlocal)."""
+    return str(resolve_time_zone(None))
 
-        name = tzlocal.get_localzone_name()
-    except Exception:  # tzlocal raises several kinds on oddly configured systems
-        name = None
-    return name if name and name in zone_names() else "UTC"
+
+def top_aligned_form(page: QWidget) -> QFormLayout:
+    """A form at the top of ``page``; spare height goes below it, not between the rows."""
+    outer = QVBoxLayout(page)
+    form = QFormLayout()
+    outer.addLayout(form)
+    outer.addStretch(1)
+    return form
 
 
 def zone_names() -> list[str]:
@@ -84,7 +89,7 @@ class PracticePage(QWizardPage):
         self.after_hours = QLineEdit()
         self.after_hours.setPlaceholderText("the 24/7 number printed on care plans")
         self.zone = zone_combo((prefill.time_zone if prefill else "") or system_zone_name())
-        form = QFormLayout(self)
+        form = top_aligned_form(self)
         p = self.problems
         form.addRow("Practice name", with_problem(self.name, p.label("practice_name")))
         form.addRow("NPI", with_problem(self.npi, p.label("practice_npi")))
@@ -134,7 +139,7 @@ class AdministratorPage(QWizardPage):
         self.staff = staff
         self.submit: Callable[[], bool] = lambda: True  # the wizard's Finish
         self.problems = FieldProblems()
-        form = QFormLayout(self)
+        form = top_aligned_form(self)
         self.existing = QComboBox()
         self.existing.addItem("Someone new", None)
         for row in staff:
@@ -173,7 +178,7 @@ class FirstRunWizard(QWizard):
         self.user: SignedIn | None = None
         self.setWindowTitle("Set up ccmdesk")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
-        self.setMinimumSize(640, 600)
+        self.setMinimumSize(620, 480)
         prefill, staff = users.first_run_prefill(db)
         self.practice = PracticePage(prefill)
         self.administrator = AdministratorPage(staff)

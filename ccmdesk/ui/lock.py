@@ -5,11 +5,12 @@
   on the injected clock (tests move time instead of sleeping); a slow timer
   only decides when to look.
 * :class:`ScreenLock` covers the main window's central widget with a
-  :class:`LockScreen`, greys out the menus and toolbars (their shortcuts stop
-  with them), and hides every other ccmdesk window until the password is
-  given again.  A window that is a running dialog's ``exec()`` cannot be hidden
-  without answering it (hiding one rejects it), so it is covered by a lock
-  screen of its own instead: it is the window that receives input then.
+  :class:`LockScreen`, greys out the menus and toolbars, swallows every
+  keyboard shortcut (a disabled menu bar does not stop them), and hides every
+  other ccmdesk window until the password is given again.  A window that is
+  a running dialog's ``exec()`` cannot be hidden without answering it (hiding
+  one rejects it), so it is covered by a lock screen of its own instead: it
+  is the window that receives input then.
 
 Locking never touches the stopwatch: it keeps its start instant in the
 database and keeps writing its heartbeat.
@@ -74,6 +75,12 @@ class IdleWatcher(QObject):
         self.last_activity = self.clock()
         self._timer.start()
 
+    def stop(self) -> None:
+        self._timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in ACTIVITY:
             self.last_activity = self.clock()
@@ -106,8 +113,7 @@ class LockScreen(QFrame):
         card.setFixedWidth(400 if not compact else 340)
         self.title = QLabel("ccmdesk is locked")
         self.title.setStyleSheet("font-size: 20px; font-weight: 600;")
-        self.who = QLabel()
-        self.who.setWordWrap(True)
+        self.who = QLabel()  # two short lines: a wrapped label in a fixed card clips
         self.running = QLabel()
         self.running.setWordWrap(True)
         self.running.setStyleSheet("color: #1b7f3b; font-weight: 600;")
@@ -148,7 +154,7 @@ class LockScreen(QFrame):
         self.unlock_requested.emit(self.password.text())
 
     def set_user(self, label: str) -> None:
-        self.who.setText(f"Signed in as <b>{label}</b>. Type your password to go on.")
+        self.who.setText(f"Signed in as <b>{label}</b>.<br>Type your password to go on.")
         self.switch_button.setText(f"Not {label.split(',')[0]}? Switch user…")
 
     def set_running(self, text: str) -> None:
@@ -306,6 +312,11 @@ class ScreenLock(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
+        if kind == QEvent.Type.Shortcut and self.engaged:
+            # Menu shortcuts (Ctrl+T stops the stopwatch, Ctrl+E opens month end) fire even
+            # from a disabled menu bar: swallow them all, except in the lock's own dialogs.
+            active = QApplication.activeWindow()
+            return not (active is not None and active.property(LOCK_SAFE))
         if kind == QEvent.Type.Resize:
             central = self.window.centralWidget()
             if watched is central and central is not None:

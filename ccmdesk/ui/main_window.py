@@ -536,6 +536,7 @@ class MainWindow(QMainWindow):
             self.record.overview.save()
         self.record.care_plan.flush()  # a draft typed in the last second
         self.save_layout()
+        self.session.stop()  # no idle lock for a closed window
         self.live.stop()
         self.ctx.tasks.wait()
         event.accept()

@@ -106,6 +106,10 @@ class UserSession(QObject):
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.button.setToolTip("Change password, switch user, lock (Ctrl+L)")
+        # the style's own arrow is tiny and touches the name: say "▾" in the text instead
+        self.button.setStyleSheet(
+            "QToolButton { padding: 2px 8px; } QToolButton::menu-indicator { image: none; }"
+        )
         self.idle = IdleWatcher(self.ctx.clock, self.lock_minutes, self)
         self.screen_lock = ScreenLock(window)
         self._connect_signals()
@@ -115,7 +119,7 @@ class UserSession(QObject):
         self.switch_action.triggered.connect(self.switch_user)
         self.password_action.triggered.connect(self.change_password)
         self.users_action.triggered.connect(self.manage_users)
-        self.idle.idle.connect(self.lock)
+        self.idle.idle.connect(self._idle)
         self.screen_lock.unlock_requested.connect(self.unlock)
         self.screen_lock.switch_requested.connect(self.switch_user)
         self.window.stopwatch.tick.connect(self._show_running)
@@ -133,6 +137,14 @@ class UserSession(QObject):
     def start(self) -> None:
         self.idle.start()
 
+    def stop(self) -> None:
+        """The window is closing: nothing more to watch or lock."""
+        self.idle.stop()
+
+    def _idle(self) -> None:
+        if self.window.isVisible():  # a closed window has nothing left to hide
+            self.lock()
+
     @property
     def locked(self) -> bool:
         return self.screen_lock.engaged
@@ -142,7 +154,7 @@ class UserSession(QObject):
     def set_user(self, user: SignedIn | None) -> None:
         """Someone new (or the same person with fresh rights) works at this window."""
         self.ctx.user = user
-        self.button.setText(f"Signed in as {user.label}" if user else "Not signed in")
+        self.button.setText(f"Signed in as {user.label} ▾" if user else "Not signed in")
         self.screen_lock.set_user(user.label if user else "")
         self.apply_permissions()
         self.window.record.staff_changed()
@@ -160,8 +172,8 @@ class UserSession(QObject):
         administrator = ctx.may(Permission.MANAGE_USERS)
         self.users_action.setVisible(administrator)
         self.users_action.setEnabled(administrator)
-        for action in (self.lock_action, self.switch_action, self.password_action):
-            action.setEnabled(ctx.user is not None)
+        for action in (self.lock_action, self.password_action):
+            action.setEnabled(ctx.user is not None)  # Switch user is always there
         stopwatch = self.window.stopwatch
         timing = ctx.may(Permission.LOG_TIME) or stopwatch.running  # may always stop their own
         stopwatch.setEnabled(timing)

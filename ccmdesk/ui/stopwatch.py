@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.exc import DBAPIError
 
 from ccmdesk.domain.vocabulary import ACTIVITY_LABELS, ACTIVITY_TYPES
 from ccmdesk.services import time_log
@@ -204,7 +203,7 @@ class StopwatchPanel(QWidget):
         except TimeEntryError as error:
             self.problem.emit(str(error))
             return None
-        except DBAPIError as error:
+        except Exception as error:  # the database gone: keep the Stop; anything else: raise
             if self.connection is None or not is_connection_error(error):
                 raise
             changes = self._keep_stop(activity, note, clicked)
@@ -225,7 +224,7 @@ class StopwatchPanel(QWidget):
         if self.entry is not None and self._reachable():
             try:
                 time_log.heartbeat(self.ctx.db, self.entry.id, self.ctx.clock())
-            except DBAPIError as error:  # a heartbeat missed while offline is harmless
+            except Exception as error:  # a heartbeat missed while offline is harmless
                 if self.connection is None or not self.connection.noticed(error):
                     raise
 
@@ -239,7 +238,7 @@ class StopwatchPanel(QWidget):
             )
         except TimeEntryError as error:
             self.problem.emit(str(error))
-        except DBAPIError as error:
+        except Exception as error:  # offline: kept on screen, saved with Stop
             if self.connection is None or not self.connection.noticed(error):
                 raise
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +36,8 @@ def hint(text: str) -> QLabel:
 def with_problem(field: QWidget, problem: QLabel, note: QLabel | None = None) -> QWidget:
     """A field with its (hidden until needed) problem line under it."""
     box = QWidget()
+    # never taller than it needs: spare height in a dialog is not spread between fields
+    box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(2)

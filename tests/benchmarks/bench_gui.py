@@ -98,9 +98,13 @@ def main() -> None:
         from ccmdesk.storage.database import open_database
         from ccmdesk.ui.record_conditions import suggestions
 
+        from ccmdesk.services.demo import DEMO_PASSWORD
+        from ccmdesk.services.users import sign_in
+
         qt = QApplication([])
         db = open_database(url)
-        window = build_window(db, settings)
+        nurse = sign_in(db, "megan", DEMO_PASSWORD)  # the demo's RN: Start/Stop are hers
+        window = build_window(db, settings, user=nurse)
         window.show()
         window.start()
         while not window.loaded:

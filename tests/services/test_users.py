@@ -137,8 +137,13 @@ def test_an_older_database_makes_a_staff_member_its_administrator(db):
     practice, staff = users.first_run_prefill(db)
     assert practice is not None and practice.name == "Test Practice"
     assert [row.name for row in staff] == ["Dana Whitfield", "Nina Okafor"]
-    form = UserForm(name="Dana Whitfield", credential="MD", role="practitioner",
-                    npi=practitioner_npi(1), login="dana")  # fmt: skip
+    form = UserForm(
+        name="Dana Whitfield",
+        credential="MD",
+        role="practitioner",
+        npi=practitioner_npi(1),
+        login="dana",
+    )
     admin = users.first_run(db, PRACTICE, form, "first-password", now=NOW, staff_id=doctor)
     assert admin.staff_id == doctor  # no second Dana, no NPI clash
     with db.transaction() as session:
@@ -156,8 +161,10 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer_and_are_audite
             users.sign_in(db, login, "not-the-password", now=NOW)
         assert str(refused.value) == "wrong user name or password"
     failed = events(db, "sign_in_failed")  # kept although the sign-in was refused
-    assert [(e.actor_id, e.actor) for e in failed] == [(admin.staff_id, "Dana Whitfield"),
-                                                      (None, "nobody")]  # fmt: skip
+    assert [(e.actor_id, e.actor) for e in failed] == [
+        (admin.staff_id, "Dana Whitfield"),
+        (None, "nobody"),
+    ]
     with db.transaction() as session:
         assert session.get(Staff, admin.staff_id).failed_sign_ins == 1
 
@@ -202,8 +209,9 @@ def test_unlocking_checks_the_same_password_with_the_same_lock_out(db, admin):
 
 def test_a_deactivated_user_cannot_sign_in(db, admin):
     nurse = add_user(db, admin, "Nina Okafor", "nina")
-    users.save_user(db, nurse, UserForm(name="Nina Okafor", login="nina", active=False),
-                    admin.actor)  # fmt: skip
+    users.save_user(
+        db, nurse, UserForm(name="Nina Okafor", login="nina", active=False), admin.actor
+    )
     with pytest.raises(SignInError, match="no longer an active user"):
         users.sign_in(db, "nina", "nurse-password", now=NOW)
     assert users.current_user(db, nurse) is None
@@ -266,8 +274,9 @@ def test_the_last_administrator_is_kept(db, admin):
             users.save_user(db, admin.staff_id, UserForm(**{**vars(me), **change}), admin.actor)
         assert refused.value.field == "administrator"
     add_user(db, admin, "Lisa Carrington", "lisa", "non_clinical", administrator=True)
-    users.save_user(db, admin.staff_id, UserForm(**{**vars(me), "administrator": False}),
-                    admin.actor)  # fmt: skip
+    users.save_user(
+        db, admin.staff_id, UserForm(**{**vars(me), "administrator": False}), admin.actor
+    )
     assert not users.current_user(db, admin.staff_id).may(Permission.MANAGE_USERS)
 
 
@@ -294,8 +303,10 @@ def test_the_demo_practice_can_sign_in(tmp_path):
         build_demo(db, patients=5, months=1, today=dt.date(2026, 11, 16), now=NOW)
         assert not users.needs_first_run(db)
         assert "demo-pass" in users.sign_in_hint(db) and DEMO_PASSWORD == "demo-pass"
-        signed = {login: users.sign_in(db, login, DEMO_PASSWORD, now=NOW)
-                  for login in ("megan", "helen", "lisa", "amber")}  # fmt: skip
+        signed = {
+            login: users.sign_in(db, login, DEMO_PASSWORD, now=NOW)
+            for login in ("megan", "helen", "lisa", "amber")
+        }
         assert signed["megan"].may(Permission.LOG_TIME)
         assert signed["helen"].may(Permission.MANAGE_USERS)
         assert signed["helen"].may(Permission.SIGN_CARE_PLANS)

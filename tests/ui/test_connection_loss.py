@@ -266,10 +266,9 @@ class Relay:
         self.listener.close()
 
 
-@pytest.mark.postgres
-def test_postgresql_network_cut_while_timing(
-    postgres, clock, tmp_path, user_data, monkeypatch, qtbot, qapp
-):
+@pytest.fixture
+def on_postgres(postgres, clock, tmp_path, monkeypatch, qtbot, qapp):
+    """A window on a real PostgreSQL server, reached through a relay that can be cut."""
     from sqlalchemy.engine import make_url
 
     from tests.factories import make_postgres_database
@@ -277,53 +276,80 @@ def test_postgresql_network_cut_while_timing(
     url = make_url(postgres.create_database("connection_loss"))
     relay = Relay(url.host, url.port)
     db = make_postgres_database(url.set(port=relay.port).render_as_string(hide_password=False))
-    try:
-        doctor = add_staff(db, "Dana Whitfield", "practitioner", "MD", npi=practitioner_npi(1))
-        nurse = add_staff(db, "Nina Okafor", "clinical_staff", "RN")
-        ada = add_patient(db, "M1", first="Ada", last="Lovelace", practitioner_id=doctor)
-        add_entry(db, ada, nurse, dt.datetime(2026, 11, 3, 15, tzinfo=UTC), 12)
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        ctx = AppContext(
-            db=db,
-            zone=ZoneInfo("America/New_York"),
-            settings=settings,
-            tasks=TaskRunner(),
-            clock=clock,
-            user=users.current_user(db, nurse),
-        )
-        window = MainWindow(ctx, "Test Practice")
-        qtbot.addWidget(window)
-        window.start()
-        qtbot.waitUntil(lambda: window.loaded, timeout=10_000)
-        quick(window, monkeypatch)
-        started = clock.now
-        entry_id = start_timing(window, ada, clock)
-        clock.advance(9 * 60 + 41)
+    doctor = add_staff(db, "Dana Whitfield", "practitioner", "MD", npi=practitioner_npi(1))
+    nurse = add_staff(db, "Nina Okafor", "clinical_staff", "RN")
+    ada = add_patient(db, "M1", first="Ada", last="Lovelace", practitioner_id=doctor)
+    add_entry(db, ada, nurse, dt.datetime(2026, 11, 3, 15, tzinfo=UTC), 12)
+    ctx = AppContext(
+        db=db,
+        zone=ZoneInfo("America/New_York"),
+        settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat),
+        tasks=TaskRunner(),
+        clock=clock,
+        user=users.current_user(db, nurse),
+    )
+    window = MainWindow(ctx, "Test Practice")
+    qtbot.addWidget(window)
+    window.start()
+    qtbot.waitUntil(lambda: window.loaded, timeout=10_000)
+    quick(window, monkeypatch)
+    yield window, relay, ada
+    relay.restore()
+    wait_idle(qtbot, ctx)
+    window.close()
+    qtbot.wait(50)  # results still queued land while the server can be reached
+    db.close()
+    relay.close()
+    postgres.drop_database("connection_loss")
 
-        relay.cut()  # the network goes
-        qtbot.waitUntil(lambda: banner_up(window), timeout=10_000)
-        assert window.stopwatch.running
-        clock.advance(2)
-        clicked = clock.now
-        window.toggle_action.trigger()
-        assert not window.stopwatch.running and len(kept_file(user_data)) == 1
-        clock.advance(120)
-        qtbot.wait(300)
-        assert banner_up(window)
 
-        relay.restore()  # ... and comes back
-        qtbot.waitUntil(lambda: not banner_up(window), timeout=10_000)
-        saved = entry(db, entry_id)
-        assert (saved.start_at, saved.end_at) == (started, clicked)
-        assert kept_file(user_data) == []
-        qtbot.waitUntil(lambda: window.rows[ada].minutes == 21, timeout=10_000)  # 12 + 9
-        wait_idle(qtbot, ctx)
-        window.close()
-        qtbot.wait(50)  # results still queued land while the relay is open
-    finally:
-        db.close()
-        relay.close()
-        postgres.drop_database("connection_loss")
+@pytest.mark.postgres
+def test_postgresql_network_cut_while_timing(on_postgres, clock, user_data, qtbot):
+    window, relay, ada = on_postgres
+    db = window.ctx.db
+    started = clock.now
+    entry_id = start_timing(window, ada, clock)
+    clock.advance(9 * 60 + 41)
+
+    relay.cut()  # the network goes: connections dropped, new ones refused
+    qtbot.waitUntil(lambda: banner_up(window), timeout=10_000)
+    assert window.stopwatch.running
+    clock.advance(2)
+    clicked = clock.now
+    window.toggle_action.trigger()
+    assert not window.stopwatch.running and len(kept_file(user_data)) == 1
+    clock.advance(120)
+    qtbot.wait(300)
+    assert banner_up(window)
+
+    relay.restore()  # ... and comes back
+    qtbot.waitUntil(lambda: not banner_up(window), timeout=10_000)
+    saved = entry(db, entry_id)
+    assert (saved.start_at, saved.end_at) == (started, clicked)
+    assert kept_file(user_data) == []
+    qtbot.waitUntil(lambda: window.rows[ada].minutes == 21, timeout=10_000)  # 12 + 9
+
+
+@pytest.mark.postgres
+def test_postgresql_restarted_under_a_running_stopwatch(on_postgres, clock, user_data, qtbot):
+    """The server restarts while a call is timed: every pooled connection is dead, yet
+    Stop is written at once (the engine pings and replaces them) and no banner shows."""
+    window, relay, ada = on_postgres
+    db = window.ctx.db
+    started = clock.now
+    entry_id = start_timing(window, ada, clock)
+    clock.advance(4 * 60 + 20)
+    seen = []
+    window.live.connection.online_changed.connect(seen.append)
+    relay.cut()
+    relay.restore()  # back at once, but the connections ccmdesk held are gone
+    clicked = clock.now
+    window.toggle_action.trigger()
+    assert not window.stopwatch.running and kept_file(user_data) == []
+    saved = entry(db, entry_id)
+    assert (saved.start_at, saved.end_at) == (started, clicked)
+    qtbot.wait(200)  # polls go on through fresh connections
+    assert seen == [] and not banner_up(window)
 
 
 def test_database_errors_that_are_not_about_the_connection_are_not_swallowed():

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QVBoxLayout
 from sqlalchemy import select
 
 from ccmdesk.domain import passwords
@@ -15,7 +15,7 @@ from ccmdesk.services.audit import Actor
 from ccmdesk.services.users import UserForm
 from ccmdesk.storage.models import AuditEvent, TimeEntry
 from ccmdesk.ui.dialogs import PreferencesDialog, RecoveryDialog
-from ccmdesk.ui.lock import LOCK_AFTER_KEY
+from ccmdesk.ui.lock import LOCK_AFTER_KEY, LockScreen
 from ccmdesk.ui.main_window import CloseWhileRunningDialog
 from ccmdesk.ui.session import SwitchUserDialog
 from ccmdesk.ui.signin import SignInDialog, SignInResult
@@ -29,15 +29,28 @@ def quick_hashes(monkeypatch):
     monkeypatch.setattr(passwords, "LOG2_N", 12)
 
 
+@pytest.fixture(autouse=True)
+def closing_keeps_timing(monkeypatch):
+    """A test that ends with a stopwatch running must not hang on the closing question."""
+    monkeypatch.setattr(
+        CloseWhileRunningDialog, "ask", classmethod(lambda *a: CloseWhileRunningDialog.LEAVE)
+    )
+
+
 @pytest.fixture
 def nina(window, practice):
     """The window's nurse can sign in ("nina"); the doctor too ("dana")."""
-    db, cli = practice["db"], Actor.command_line()
-    users.save_user(db, practice["nurse"], UserForm("Nina Okafor", "RN", login="nina"), cli,
-                    NURSE_PASSWORD)  # fmt: skip
+    db = practice["db"]
+    give_login(db, practice["nurse"], UserForm("Nina Okafor", "RN", login="nina"), NURSE_PASSWORD)
     doctor = UserForm("Dana Whitfield", "MD", "practitioner", practitioner_npi(1), login="dana")
-    users.save_user(db, practice["doctor"], doctor, cli, "doctor-pass-1")
+    give_login(db, practice["doctor"], doctor, "doctor-pass-1")
     return window
+
+
+def give_login(db, staff_id: int, form: UserForm, password: str) -> None:
+    """A user name and a password they chose (not a temporary one to replace)."""
+    users.save_user(db, staff_id, form, Actor.command_line(), "temporary-1")
+    users.change_password(db, staff_id, "temporary-1", password)
 
 
 def timing_ada(window, practice, qtbot) -> None:
@@ -92,7 +105,7 @@ def test_idle_for_the_set_time_locks_and_hides_the_patient_but_the_stopwatch_run
     assert not window.centralWidget().isEnabled() and not window.menuBar().isEnabled()
     assert not reports.isVisible()
     assert window.windowTitle() == "Locked — ccmdesk — Test Practice"
-    assert "Signed in as <b>Nina Okafor, RN</b>" in screen.who.text()
+    assert "Signed in as <b>Nina Okafor, RN</b>." in screen.who.text()
     # the stopwatch keeps timing, and keeps telling the database it is alive
     clock.advance(45)
     window.stopwatch._show_time()  # a repaint tick
@@ -122,6 +135,7 @@ def test_idle_for_the_set_time_locks_and_hides_the_patient_but_the_stopwatch_run
 
 
 def test_activity_anywhere_in_the_app_puts_the_lock_off(nina, clock, qtbot):
+    nina.show()
     nina.session.idle.start()
     clock.advance(9 * 60)
     qtbot.keyClick(nina.search, Qt.Key.Key_A)
@@ -133,17 +147,29 @@ def test_activity_anywhere_in_the_app_puts_the_lock_off(nina, clock, qtbot):
     assert nina.locked
 
 
+def test_a_closed_window_stops_watching(nina, clock):
+    nina.show()
+    nina.session.idle.start()
+    nina.close()
+    assert not nina.session.idle._timer.isActive()
+    clock.advance(3600)
+    nina.session.idle.check()
+    assert not nina.locked
+
+
 def test_lock_now_and_shortcuts_are_dead_while_locked(nina, practice, qtbot):
     window = nina
     window.show()
-    qtbot.waitExposed(window)
     window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     timing_ada(window, practice, qtbot)
     assert window.session.lock_action.shortcut().toString() == "Ctrl+L"
     window.session.lock_action.trigger()
     assert window.locked
     qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert window.stopwatch.running  # Ctrl+T did not stop it behind the lock
+    assert window.reports is None  # nor did Ctrl+E open month end
     window.session.unlock(NURSE_PASSWORD)
     qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
     assert not window.stopwatch.running  # the same keys work once unlocked
@@ -166,6 +192,7 @@ def test_the_lock_time_is_a_preference_only_an_administrator_changes(
     window.set_user(users.current_user(practice["db"], admin))
     window.preferences_action.trigger()
     assert offered == [False, True] and window.ctx.setting_int(LOCK_AFTER_KEY, 10) == 3
+    window.show()
     window.session.idle.start()
     clock.advance(3 * 60)
     window.session.idle.check()
@@ -187,7 +214,7 @@ def test_a_question_open_at_the_lock_is_covered_not_answered(nina, qtbot):
     curtain.password.setText(NURSE_PASSWORD)
     curtain.unlock_button.click()
     assert not window.locked and question.isVisible() and question.result() == 0
-    qtbot.waitUntil(lambda: not curtain.isVisible())
+    qtbot.waitUntil(lambda: not question.findChildren(LockScreen))
     question.close()
 
 
@@ -232,14 +259,14 @@ def test_switch_from_the_lock_keeps_the_stopwatch_for_its_owner_to_recover(
     window.session.screen_lock.screen.switch_button.click()
 
     assert not window.locked and window.ctx.staff_id == practice["doctor"]
-    assert window.session.button.text() == "Signed in as Dana Whitfield, MD"
+    assert window.session.button.text() == "Signed in as Dana Whitfield, MD ▾"
     assert not window.stopwatch.running and window.windowTitle() == "ccmdesk — Test Practice"
     assert not reports.isVisible()  # Nina's window is not handed to Dana
     assert [e.staff_id for e in running_entries(db)] == [practice["nurse"]]  # still Nina's
     assert audit_actions(db)[-3:] == [
         ("lock", practice["nurse"]),
+        ("sign_in", practice["doctor"]),  # Nina leaves only once Dana is in
         ("sign_out", practice["nurse"]),
-        ("sign_in", practice["doctor"]),
     ]
     clock.advance(120)
     # back to Nina: her stopwatch is offered to her, as after a crash
@@ -297,4 +324,4 @@ def test_the_screens_offer_only_what_the_signed_in_person_may_do(window, practic
     )
     window.set_user(users.current_user(db, manager))
     assert window.reports_action.isEnabled() and window.session.users_action.isVisible()
-    assert window.session.button.text() == "Signed in as Lisa Carrington"
+    assert window.session.button.text() == "Signed in as Lisa Carrington ▾"

@@ -36,12 +36,17 @@ def logins(practice):
     """The nurse signs in as "nina"; the doctor is the administrator, "dana"."""
     db = practice["db"]
     cli = Actor.command_line()
-    users.save_user(db, practice["nurse"], UserForm("Nina Okafor", "RN", login="nina"), cli,
-                    NURSE_PASSWORD)  # fmt: skip
-    users.change_password(db, practice["nurse"], NURSE_PASSWORD, NURSE_PASSWORD + "!")
-    users.change_password(db, practice["nurse"], NURSE_PASSWORD + "!", NURSE_PASSWORD)
-    doctor = UserForm("Dana Whitfield", "MD", "practitioner", practitioner_npi(1), login="dana",
-                      administrator=True)  # fmt: skip
+    nurse = UserForm("Nina Okafor", "RN", login="nina")
+    users.save_user(db, practice["nurse"], nurse, cli, "temporary-1")
+    users.change_password(db, practice["nurse"], "temporary-1", NURSE_PASSWORD)  # her own
+    doctor = UserForm(
+        "Dana Whitfield",
+        "MD",
+        "practitioner",
+        practitioner_npi(1),
+        login="dana",
+        administrator=True,
+    )
     users.save_user(db, practice["doctor"], doctor, cli, "doctor-pass-1")
     return practice
 
@@ -68,8 +73,10 @@ def test_a_refusal_is_shown_as_the_service_words_it_and_the_right_password_signs
     dialog.sign_in_button.click()
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.result_value.user.staff_id == logins["nurse"]
-    assert actions(logins["db"])[-2:] == [("sign_in_failed", logins["nurse"]),
-                                         ("sign_in", logins["nurse"])]  # fmt: skip
+    assert actions(logins["db"])[-2:] == [
+        ("sign_in_failed", logins["nurse"]),
+        ("sign_in", logins["nurse"]),
+    ]
 
 
 def test_an_empty_user_name_is_asked_for_before_anything_is_tried(logins, clock, qtbot):
@@ -230,7 +237,7 @@ def test_run_gui_signs_in_then_opens_the_window_and_audits_the_sign_out(
 
     QTimer.singleShot(50, close_when_loaded)
     assert app.run_gui(db.url) == 0
-    assert seen == ["Signed in as Nina Okafor, RN"]
+    assert seen == ["Signed in as Nina Okafor, RN ▾"]
     assert [a for a in actions(db) if a[0] in ("sign_in", "sign_out")] == [
         ("sign_in", logins["nurse"]),
         ("sign_out", logins["nurse"]),
