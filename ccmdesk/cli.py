@@ -92,18 +92,32 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _database_url(args: argparse.Namespace, *, demo: bool = False) -> str:
+def _database_url(args: argparse.Namespace, *, demo: bool = False, gui: bool = False) -> str:
+    """``--db``; else, for the window, the database chosen in File → Database…;
+    else SPEC §2's default file.
+
+    Commands keep SPEC §2's default to the letter (auditors script them), but say
+    so when this computer's window works on another database, so nobody bills an
+    empty local file by mistake.
+    """
     if args.db:
         return args.db
     from ccmdesk import paths
 
-    if not demo:  # the database chosen in File → Database… (this computer's setting)
-        from ccmdesk.app import saved_database_url
-
-        saved = saved_database_url()
-        if saved:
-            return saved
     path = paths.demo_database_path() if demo else paths.default_database_path()
+    if demo:
+        return paths.sqlite_url(path)
+    from ccmdesk.app import saved_database_url
+    from ccmdesk.services.connectivity import hide_password
+
+    saved = saved_database_url()
+    if saved and gui:
+        return saved
+    if saved and saved != paths.sqlite_url(path):
+        _say(
+            f"note: using {path}; this computer's ccmdesk window uses {hide_password(saved)}"
+            " (pass --db to use that)"
+        )
     return paths.sqlite_url(path)
 
 
@@ -324,7 +338,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from ccmdesk.app import run_gui
 
-    return run_gui(_database_url(args))
+    return run_gui(_database_url(args, gui=True))
 
 
 COMMANDS = {

@@ -33,16 +33,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "sqlite_only: uses the SQLite file itself; db is never PostgreSQL"
     )
     config.addinivalue_line("markers", "postgres: runs against the PostgreSQL test server")
+    config.addinivalue_line(
+        "markers", "postgres_only: about PostgreSQL's own behaviour; db is only PostgreSQL"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_backend" not in metafunc.fixturenames or not _on_both_backends(metafunc):
         return
-    metafunc.parametrize(
-        "db_backend",
-        ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-        indirect=True,
-    )
+    backends = [pytest.param("postgresql", marks=pytest.mark.postgres)]
+    if not metafunc.definition.get_closest_marker("postgres_only"):
+        backends.insert(0, "sqlite")
+    metafunc.parametrize("db_backend", backends, indirect=True)
 
 
 def _on_both_backends(metafunc: pytest.Metafunc) -> bool:

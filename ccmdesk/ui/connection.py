@@ -121,7 +121,6 @@ class ConnectionMonitor(QObject):
         ctx: AppContext,
         tasks: TaskRunner,
         parent: QWidget,
-        probe_ms: int = PROBE_MS,
         pending: PendingStops | None = None,
     ) -> None:
         super().__init__(parent)
@@ -129,7 +128,7 @@ class ConnectionMonitor(QObject):
         self.online = True
         self.pending = pending or PendingStops(paths.user_data_dir() / FILE_NAME)
         self.banner = ConnectionBanner(parent)
-        self._probe = QTimer(self, singleShot=True, interval=probe_ms)
+        self._probe = QTimer(self, singleShot=True)
         self._probe.timeout.connect(self.probe)
         self._probing = False
         self._stopped = False
@@ -175,7 +174,7 @@ class ConnectionMonitor(QObject):
     def _no_answer(self, error: Exception) -> None:
         self._probing = False
         if not is_connection_error(error):
-            log.error("probe failed: %s", error)
+            log.error("probe failed: %s", type(error).__name__)  # (messages may name patients)
         if not self._stopped:
             self._probe.start(PROBE_MS)
 

@@ -98,7 +98,7 @@ class LiveRefresh(QObject):
     def _failed(self, error: Exception) -> None:
         self._polling = False
         if not self.connection.noticed(error):
-            log.error("live refresh failed: %s: %s", type(error).__name__, error)
+            log.error("live refresh failed: %s", type(error).__name__)  # no message: PHI
 
     def _online_changed(self, online: bool) -> None:
         if online:  # loads that failed meanwhile: start afresh, then follow the feed

@@ -34,6 +34,11 @@ RULES: tuple[tuple[str, Permission, str], ...] = (
         "Logging time is for clinical staff and practitioners",
     ),
     ("reports_action", Permission.RUN_REPORTS, "Billing and month end are the office manager's"),
+    (
+        "database_action",
+        Permission.EDIT_SETTINGS,
+        "Which database this computer uses is for an administrator",
+    ),
 )
 
 

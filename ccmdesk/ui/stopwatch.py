@@ -162,7 +162,7 @@ class StopwatchPanel(QWidget):
         if self.running or self.opened_id is None:
             return
         if self.ctx.staff_id is None:
-            self.problem.emit("Choose who you are (toolbar) before starting the stopwatch.")
+            self.problem.emit("Sign in before starting the stopwatch.")
             return
         try:
             changes = time_log.start_timer(
@@ -200,6 +200,9 @@ class StopwatchPanel(QWidget):
                 )
             else:
                 changes = self._keep_stop(activity, note, clicked)
+        except time_log.NotRunningError as error:  # stopped at another seat; its time is saved
+            self.problem.emit(str(error))
+            changes = Changes(frozenset({self.entry.patient_id}))
         except TimeEntryError as error:
             self.problem.emit(str(error))
             return None

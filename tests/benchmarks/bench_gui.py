@@ -95,11 +95,10 @@ def main() -> None:
         from PySide6.QtWidgets import QApplication
 
         from ccmdesk.app import build_window
-        from ccmdesk.storage.database import open_database
-        from ccmdesk.ui.record_conditions import suggestions
-
         from ccmdesk.services.demo import DEMO_PASSWORD
         from ccmdesk.services.users import sign_in
+        from ccmdesk.storage.database import open_database
+        from ccmdesk.ui.record_conditions import suggestions
 
         qt = QApplication([])
         db = open_database(url)

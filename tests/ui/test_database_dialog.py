@@ -153,7 +153,7 @@ def test_the_password_is_kept_only_when_remembered(dialog, settings, qtbot, monk
     assert complete_url(saved_url(settings), settings) == saved_url(settings)
 
 
-def test_the_saved_choice_opens_the_next_start_unless_db_is_given(user_data):
+def test_the_saved_choice_opens_the_next_start_unless_db_is_given(user_data, capsys):
     settings_file = user_data / app.SETTINGS_FILE
     user_data.mkdir(parents=True, exist_ok=True)
     assert app.saved_database_url() is None
@@ -164,7 +164,10 @@ def test_the_saved_choice_opens_the_next_start_unless_db_is_given(user_data):
     settings.sync()
     assert app.saved_database_url() == url
     plain = argparse.Namespace(db=None)
-    assert cli._database_url(plain) == url
+    assert cli._database_url(plain, gui=True) == url  # the window opens the saved choice
+    default = paths.sqlite_url(paths.default_database_path())
+    assert cli._database_url(plain) == default  # commands keep SPEC §2's default ...
+    assert "frontdesk-pc" in capsys.readouterr().err  # ... and say which one the window uses
     assert cli._database_url(argparse.Namespace(db="sqlite:////x")) == "sqlite:////x"
     demo = cli._database_url(plain, demo=True)  # the demo never touches the real database
     assert demo == paths.sqlite_url(paths.demo_database_path())

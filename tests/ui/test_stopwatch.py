@@ -180,3 +180,21 @@ def test_shortcuts_are_shown_in_tooltips_and_menus(window):
     assert "Ctrl+T" in window.stopwatch.button.toolTip()
     menu_texts = [a.text() for a in window.menuBar().actions()]
     assert "&Patient" in menu_texts
+
+
+def test_a_stopwatch_stopped_at_another_seat_goes_idle_here_and_says_so(
+    window, practice, clock, qtbot
+):
+    db = practice["db"]
+    open_patient(window, practice["ada"])
+    window.stopwatch.start()
+    running = window.stopwatch.entry
+    clock.advance(10 * 60)
+    time_log.stop_timer(db, running.id, window.ctx.actor, now=clock.now)  # the other seat
+    clock.advance(60)
+    with qtbot.waitSignal(window.stopwatch.problem) as told:
+        window.toggle_action.trigger()
+    assert "already stopped at another seat" in told.args[0]
+    assert not window.stopwatch.running and window.windowTitle() == "ccmdesk — Test Practice"
+    (entry,) = [e for e in entries(db) if e.id == running.id]
+    assert entry.end_at == running.start + dt.timedelta(minutes=10)  # the other seat's Stop
