@@ -368,7 +368,7 @@ def _stale(
         "row_version",
         "someone else saved this patient since you opened it"
         + (f": {said}" if said else "")
-        + ". Reopen the patient to see their changes, then make yours again",
+        + ". Undo changes (or reopen the patient) to see their changes, then make yours again",
     )
 
 

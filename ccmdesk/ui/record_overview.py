@@ -70,7 +70,8 @@ class OverviewTab(QWidget):
         self.save_button = QPushButton("Save changes")
         self.save_button.clicked.connect(self.save)
         self.revert_button = QPushButton("Undo changes")
-        self.revert_button.clicked.connect(lambda: self.detail and self.load(self.detail))
+        self.revert_button.setToolTip("Drop what you typed and show the patient as saved now")
+        self.revert_button.clicked.connect(self.revert)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.revert_button)
@@ -99,6 +100,15 @@ class OverviewTab(QWidget):
                 if member.role in roles:
                     combo.addItem(member.label, member.id)
             combo.blockSignals(False)
+
+    def revert(self) -> None:
+        """Show the patient as the database has them now, another seat's save included.
+
+        After "someone else saved this patient" this is how the nurse sees their
+        change and gets a current copy to make hers on.
+        """
+        if self.detail is not None:
+            self.load(patient_record.load_patient(self.ctx.db, self.detail.id))
 
     def load(self, detail: PatientDetail) -> None:
         self._loading = True

@@ -200,7 +200,7 @@ def test_two_seats_saving_one_patient_at_once_exactly_one_wins(db, other_seat, c
     assert "10:00 AM" in message  # AFTER_MARCH on the practice's (New York) clock
     assert ('Phone — → "555-0199"' if won == 0 else 'Phone — → "555-0123"') in message
     assert ("Address" in message) == (won == 1)
-    assert message.endswith("Reopen the patient to see their changes, then make yours again")
+    assert message.endswith("(or reopen the patient) to see their changes, then make yours again")
     saved = patient_record.load_patient(db, patient)
     assert saved.row_version == loaded.row_version + 1
     assert count(db, AuditEvent, AuditEvent.entity == "patient") == 1

@@ -8,6 +8,7 @@ import json
 from sqlalchemy import select
 
 from ccmdesk.services import patient_record
+from ccmdesk.services.audit import Actor
 from ccmdesk.storage.models import AuditEvent, TimeEntry
 from ccmdesk.ui.dialogs import DeleteReasonDialog, EntryDialog
 from ccmdesk.ui.record_conditions import suggestions
@@ -149,3 +150,23 @@ def test_consent_needs_all_four_points(window, practice, qtbot):
     assert len(patient_record.load_patient(practice["db"], practice["cy"]).consents) == 1
     wait_idle(qtbot, window.ctx)
     assert window.rows[practice["cy"]].consent == "Consented"
+
+
+def test_a_conflicting_save_keeps_the_typing_and_undo_shows_the_other_save(window, practice):
+    db = practice["db"]
+    window.open_patient(practice["ada"])
+    overview = window.record.overview
+    seen = patient_record.load_patient(db, practice["ada"])
+    other = Actor(practice["nurse"], "Nina Okafor")  # at another seat
+    patient_record.update_patient(db, seen.id, seen.row_version, {"phone": "555-0199"}, other)
+    overview.phone.setText("555-0123")
+    overview.phone.textEdited.emit("555-0123")
+    assert not overview.save()  # refused: the other save would be overwritten
+    assert overview.phone.text() == "555-0123"  # what was typed is kept
+    assert "555-0199" in overview.problems["first_name"].text()  # their change is shown
+    overview.revert()
+    assert overview.phone.text() == "555-0199" and not overview.dirty
+    overview.phone.setText("555-0123")
+    overview.phone.textEdited.emit("555-0123")
+    assert overview.save()  # on the current copy, the change goes through
+    assert patient_record.load_patient(db, practice["ada"]).phone == "555-0123"
