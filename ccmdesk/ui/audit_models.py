@@ -1,6 +1,6 @@
 """The audit-trail browser's parts: the events table, and one event's before and after.
 
-Flat ``TitledTableModel`` models over plain rows from services/audit_trail.py;
+Flat ``RowsTableModel`` models over plain rows from services/audit_trail.py;
 times on the practice's clock.
 """
 
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from ccmdesk.services.audit_changes import FieldChange
 from ccmdesk.services.audit_trail import AuditRow
-from ccmdesk.ui.table_model import Index, TitledTableModel
+from ccmdesk.ui.table_model import Index, RowsTableModel
 
 CHANGED_BACKGROUND = QColor("#fff4cc")
 LONG_COLUMNS = 5  # "What changed" and "Detail"
@@ -51,21 +51,12 @@ def patient_of(row: AuditRow) -> str:
     return ""
 
 
-class AuditTableModel(TitledTableModel):
+class AuditTableModel(RowsTableModel[AuditRow]):
     titles = ("When", "User", "Action", "Record", "Patient", "What changed", "Detail")
 
     def __init__(self, zone: dt.tzinfo, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.zone = zone
-        self.rows: tuple[AuditRow, ...] = ()
-
-    def set_rows(self, rows: tuple[AuditRow, ...]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def row_total(self) -> int:
-        return len(self.rows)
 
     def text(self, row: AuditRow, column: int) -> str:
         return (
@@ -79,9 +70,9 @@ class AuditTableModel(TitledTableModel):
         )[column]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        row, column = self.row_at(index), index.column()
+        if row is None:
             return None
-        row, column = self.rows[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self.text(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column >= LONG_COLUMNS:
@@ -89,27 +80,15 @@ class AuditTableModel(TitledTableModel):
         return None
 
 
-class ChangesModel(TitledTableModel):
+class ChangesModel(RowsTableModel[FieldChange]):
     """The selected event's fields, before and after side by side; changed ones marked."""
 
     titles = ("Field", "Before", "After")
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: tuple[FieldChange, ...] = ()
-
-    def set_rows(self, rows: tuple[FieldChange, ...]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def row_total(self) -> int:
-        return len(self.rows)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        change = self.row_at(index)
+        if change is None:
             return None
-        change = self.rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return (change.label, change.before, change.after)[index.column()]
         if role == Qt.ItemDataRole.BackgroundRole and change.changed:

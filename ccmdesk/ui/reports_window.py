@@ -43,7 +43,7 @@ from ccmdesk.ui import fmt
 from ccmdesk.ui.batch import BatchJob, BatchResult
 from ccmdesk.ui.context import AppContext
 from ccmdesk.ui.forms import problem_label, show_problem
-from ccmdesk.ui.table_model import Index, TitledTableModel
+from ccmdesk.ui.table_model import Index, RowsTableModel
 
 TITLES = (
     "Patient",
@@ -82,25 +82,13 @@ class Ask:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
-class SummaryModel(TitledTableModel):
+class SummaryModel(RowsTableModel[BillingRow]):
     titles = TITLES
 
-    def __init__(self, parent=None) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(parent)
-        self.rows: list[BillingRow] = []
-
-    def set_rows(self, rows: list[BillingRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def row_total(self) -> int:
-        return len(self.rows)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        row, column = self.row_at(index), index.column()
+        if row is None:
             return None
-        row, column = self.rows[index.row()], index.column()
         if role == Qt.ItemDataRole.TextAlignmentRole and 3 <= column <= 7:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role != Qt.ItemDataRole.DisplayRole:

@@ -1,8 +1,9 @@
-"""The part every flat table model shares: a row count, fixed column titles."""
+"""The part every flat table model shares: a row count, fixed column titles, the rows."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
@@ -31,3 +32,28 @@ class TitledTableModel(QAbstractTableModel):
         ):
             return self.titles[section]
         return None
+
+
+RowT = TypeVar("RowT")
+
+
+class RowsTableModel(TitledTableModel, Generic[RowT]):
+    """A flat table over a sequence of plain rows, replaced whole by :meth:`set_rows`."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: Sequence[RowT] = ()
+
+    def set_rows(self, rows: Sequence[RowT]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def row_total(self) -> int:
+        return len(self.rows)
+
+    def row_at(self, index: Index) -> RowT | None:
+        """The row behind ``index``, or None for an invalid or stale index."""
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        return self.rows[index.row()]

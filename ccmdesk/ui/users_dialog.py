@@ -33,7 +33,7 @@ from ccmdesk.services.users import UserError, UserRow
 from ccmdesk.ui import fmt
 from ccmdesk.ui.context import AppContext
 from ccmdesk.ui.forms import problem_label, show_problem
-from ccmdesk.ui.table_model import Index, TitledTableModel
+from ccmdesk.ui.table_model import Index, RowsTableModel
 from ccmdesk.ui.user_forms import FieldProblems, PasswordPair, UserFields, hint
 
 #: No 0/O, 1/l/I: a temporary password is read out over the phone.
@@ -45,27 +45,22 @@ def temporary_password() -> str:
     return "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(3))
 
 
-class UsersModel(TitledTableModel):
+class UsersModel(RowsTableModel[UserRow]):
     titles = ("Name", "Credential", "Roles", "User name", "Active", "Locked")
 
     def __init__(self, zone: dt.tzinfo, now: dt.datetime, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.zone, self.now = zone, now
-        self.rows: list[UserRow] = []
 
-    def set_rows(self, rows: list[UserRow], now: dt.datetime) -> None:
-        self.beginResetModel()
-        self.rows, self.now = rows, now
-        self.endResetModel()
-
-    def row_total(self) -> int:
-        return len(self.rows)
+    def set_users(self, rows: list[UserRow], now: dt.datetime) -> None:
+        """The list as read at ``now`` (which says who is still locked out)."""
+        self.now = now
+        self.set_rows(rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        row, column = self.row_at(index), index.column()
+        if row is None:
             return None
-        row = self.rows[index.row()]
-        column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, column)
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -255,7 +250,7 @@ class UsersDialog(QDialog):
         except UserError as error:
             show_problem(self.message, str(error))
             rows = []
-        self.model.set_rows(rows, self.ctx.clock())
+        self.model.set_users(rows, self.ctx.clock())
         for position, row in enumerate(rows):
             if row.id == select_id:
                 self.table.selectRow(position)
