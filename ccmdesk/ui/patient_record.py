@@ -58,6 +58,7 @@ class PatientRecord(QWidget):
     def staff_changed(self) -> None:
         """The person working changed: the care plan saves what was typed, re-checks rights."""
         self.care_plan.staff_changed()
+        self.time_log.apply_permissions()
 
     @property
     def patient_id(self) -> int | None:

@@ -20,6 +20,7 @@ from ccmdesk.services.users import SignedIn, SignInError
 from ccmdesk.ui import fmt, signin
 from ccmdesk.ui.lock import DEFAULT_LOCK_MINUTES, LOCK_AFTER_KEY, IdleWatcher, ScreenLock
 from ccmdesk.ui.stopwatch import StopwatchPanel
+from ccmdesk.ui.time_log_view import NOT_LOGGING_TIME
 from ccmdesk.ui.users_dialog import UsersDialog
 
 if TYPE_CHECKING:
@@ -28,11 +29,7 @@ if TYPE_CHECKING:
 #: What the screens do not offer to whom (the services refuse anyway), and why.
 RULES: tuple[tuple[str, Permission, str], ...] = (
     ("toggle_action", Permission.LOG_TIME, "The stopwatch is for clinical staff and practitioners"),
-    (
-        "add_entry_action",
-        Permission.LOG_TIME,
-        "Logging time is for clinical staff and practitioners",
-    ),
+    ("add_entry_action", Permission.LOG_TIME, NOT_LOGGING_TIME),
     ("reports_action", Permission.RUN_REPORTS, "Billing and month end are the office manager's"),
     (
         "database_action",

@@ -22,6 +22,7 @@ from ccmdesk.domain.billing import EntryFact, find_overlaps
 from ccmdesk.domain.time import Month
 from ccmdesk.domain.vocabulary import ACTIVITY_LABELS
 from ccmdesk.services import time_log
+from ccmdesk.services.access import Permission
 from ccmdesk.services.time_log import EntryView, TimeEntryError
 from ccmdesk.ui import fmt
 from ccmdesk.ui.context import AppContext
@@ -45,6 +46,10 @@ def overlapping_ids(entries: list[EntryView]) -> set[int]:
     ]
     found = find_overlaps(facts)
     return {o.first_id for o in found} | {o.second_id for o in found}
+
+
+ADD_TIP = "Record work done away from the computer"
+NOT_LOGGING_TIME = "Logging time is for clinical staff and practitioners"
 
 
 class TimeLogModel(TitledTableModel):
@@ -119,6 +124,7 @@ class TimeLogTab(QWidget):
         self.ctx = ctx
         self.patient_id: int | None = None
         self.month = Month.of(ctx.today())
+        self._closed = False
         self.model = TimeLogModel(ctx.zone, self)
         self.view = QTableView()
         self.view.setModel(self.model)
@@ -133,7 +139,6 @@ class TimeLogTab(QWidget):
         header.setMinimumSectionSize(40)
         self.view.doubleClicked.connect(lambda _index: self.edit())
         self.add_button = QPushButton("Add entry…")
-        self.add_button.setToolTip("Record work done away from the computer")
         self.add_button.clicked.connect(self.add)
         self.edit_button = QPushButton("Edit…")
         self.edit_button.clicked.connect(self.edit)
@@ -156,12 +161,20 @@ class TimeLogTab(QWidget):
     def load(self, patient_id: int, month: Month) -> None:
         self.patient_id, self.month = patient_id, month
         self.model.set_entries(time_log.month_log(self.ctx.db, patient_id, month))
-        closed = time_log.month_is_closed(self.ctx.db, month)
-        self.closed_note.setVisible(closed)
-        for button in (self.add_button, self.edit_button, self.delete_button):
-            button.setEnabled(not closed)
+        self._closed = time_log.month_is_closed(self.ctx.db, month)
+        self.closed_note.setVisible(self._closed)
+        self.apply_permissions()
         self.view.resizeRowsToContents()
         show_problem(self.problem, None)
+
+    def apply_permissions(self) -> None:
+        """Offer changes only in an open month and to someone who logs time."""
+        logs_time = self.ctx.may(Permission.LOG_TIME)
+        why_not = "" if logs_time else NOT_LOGGING_TIME
+        for button in (self.add_button, self.edit_button, self.delete_button):
+            button.setEnabled(logs_time and not self._closed)
+            button.setToolTip(why_not)
+        self.add_button.setToolTip(why_not or ADD_TIP)
 
     def selected(self) -> EntryView | None:
         rows = self.view.selectionModel().selectedRows()

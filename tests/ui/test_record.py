@@ -170,3 +170,21 @@ def test_a_conflicting_save_keeps_the_typing_and_undo_shows_the_other_save(windo
     overview.phone.textEdited.emit("555-0123")
     assert overview.save()  # on the current copy, the change goes through
     assert patient_record.load_patient(db, practice["ada"]).phone == "555-0123"
+
+
+def test_the_time_log_offers_changes_only_to_someone_who_logs_time(window, practice):
+    from ccmdesk.services import users
+    from tests.factories import add_staff
+
+    window.open_patient(practice["ada"])
+    log = window.record.time_log
+    assert log.add_button.isEnabled() and log.edit_button.isEnabled()  # the nurse
+    manager = add_staff(practice["db"], "Lisa Carrington", "non_clinical", office_manager=True)
+    window.set_user(users.current_user(practice["db"], manager))
+    for button in (log.add_button, log.edit_button, log.delete_button):
+        assert not button.isEnabled()
+        assert "clinical staff and practitioners" in button.toolTip()
+    window.open_patient(practice["bo"])  # still so for the next patient
+    assert not log.add_button.isEnabled()
+    window.set_user(users.current_user(practice["db"], practice["nurse"]))
+    assert log.add_button.isEnabled() and "away from the computer" in log.add_button.toolTip()
